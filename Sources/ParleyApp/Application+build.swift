@@ -1,0 +1,95 @@
+import AWSSigV4
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import ParleyDomain
+import ParleyMessaging
+import ParleyStorage
+import ServiceLifecycle
+
+/// The request context of every HTTP route.
+public struct ParleyRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// Builds the whole server from its settings: the one composition root, used by `parley serve` and by the tests.
+/// - Parameters:
+///   - clock: wall time for tokens, limits and timestamps; tests pass a manual clock.
+///   - output: where first-start notices (a generated access key) are printed.
+public func buildApplication(
+    _ settings: ParleySettings, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "parley"),
+    output: @escaping @Sendable (String) -> Void = { print($0) }
+) async throws -> some ApplicationProtocol {
+    let serverKey: ServerKey
+    let database: AppDatabase
+    if let directory = settings.dataDirectory {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        serverKey = try DataDirectory.serverKey(directory)
+        database = try AppDatabase.onDisk(path: (directory as NSString).appendingPathComponent("parley.sqlite"), serverKey: serverKey)
+    } else {
+        serverKey = .generate()
+        database = try AppDatabase.inMemory(serverKey: serverKey)
+    }
+
+    let live = LiveRooms(limits: settings.messagingLimits, clock: clock, bus: LocalRoomBus())
+    let controlPlane = ControlPlane(
+        store: database, live: live, namespace: settings.namespace, clock: clock, serverKey: serverKey, quotas: settings.quotas,
+        tokenLifetime: settings.tokenLifetime)
+    let chat = ChatEndpoint(
+        live: live, store: database, tokens: ChatTokenCodec(key: serverKey), clock: clock,
+        clientAddresses: ClientAddressResolver(trustedProxies: Set(settings.trustedProxies)), maximumFrameSize: settings.maximumFrameSize)
+
+    let router = Router(context: ParleyRequestContext.self)
+    router.get("health") { _, _ in "ok" }
+    let api = router.group()
+        .add(middleware: AWSErrorMiddleware())
+        .add(
+            middleware: SigV4AuthMiddleware(
+                verifier: SigV4Verifier(service: "ivschat", region: settings.namespace.region), store: database, clock: clock,
+                maximumBodySize: settings.maximumAPIBodySize))
+    APIController(controlPlane: controlPlane).addRoutes(to: api)
+
+    let webSocket = HTTP1WebSocketUpgradeChannel.Configuration(
+        http1: .init(),
+        ws: .init(maxFrameSize: settings.maximumFrameSize, autoPing: .enabled(timePeriod: settings.pingInterval)))
+    var server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: webSocket) { head, channel, logger in
+        switch await chat.admit(head, peer: channel.remoteAddress) {
+        case .accepted(let accepted):
+            return .upgrade([.secWebSocketProtocol: accepted.subprotocol]) { inbound, outbound, context in
+                await chat.serve(accepted, inbound: inbound, outbound: outbound, logger: context.logger)
+            }
+        case .refused(let status, let message):
+            logger.info("Chat connection refused", metadata: ["status": "\(status.code)", "reason": "\(message)"])
+            return .dontUpgrade
+        }
+    }
+    if let certificate = settings.tlsCertificatePath, let key = settings.tlsKeyPath {
+        var tls = try TLSConfiguration.makeServerConfiguration(
+            certificateChain: NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+            privateKey: .privateKey(NIOSSLPrivateKey(file: key, format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        server = try .tls(server, tlsConfiguration: tls)
+    }
+
+    var app = Application(
+        router: router, server: server,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Parley"),
+        logger: logger)
+    app.beforeServerStarts {
+        try await database.migrate()
+        try await AccessKeyBootstrap(store: database, clock: clock, namespace: settings.namespace, output: output)
+            .ensureAdminKey(settings.adminAccessKey)
+    }
+    app.addServices(SessionSweeper(live: live, store: database, clock: clock), ActivityFeedShutdown(feed: live.activity))
+    return app
+}

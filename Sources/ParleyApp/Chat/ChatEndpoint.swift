@@ -1,0 +1,163 @@
+import Foundation
+import HTTPTypes
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import ParleyDomain
+import ParleyMessaging
+
+/// The decision on a WebSocket upgrade request.
+enum Admission: Sendable {
+    case accepted(AcceptedConnection)
+    case refused(HTTPResponse.Status, String)
+}
+
+/// A token that passed every check, ready to join its room once upgraded.
+struct AcceptedConnection: Sendable {
+    var subprotocol: String
+    var claims: ChatTokenClaims
+    var room: Room
+    var remoteAddress: String
+}
+
+/// The messaging endpoint: admits upgrades by chat token, then pumps frames between a socket and its live room.
+struct ChatEndpoint: Sendable {
+    let live: LiveRooms
+    let store: any ParleyStore
+    let tokens: ChatTokenCodec
+    let clock: any WallClock
+    let clientAddresses: ClientAddressResolver
+    let maximumFrameSize: Int
+
+    /// Checks the token carried in `Sec-WebSocket-Protocol`; a token is redeemed here, so it works once only.
+    func admit(_ head: HTTPRequest, peer: SocketAddress?) async -> Admission {
+        let path = (head.path ?? "/").split(separator: "?", maxSplits: 1).first ?? "/"
+        guard path == "/" else { return .refused(.notFound, "The messaging endpoint is at /.") }
+        guard let header = head.headerFields[.secWebSocketProtocol],
+            let token = header.split(separator: ",").first.map({ $0.trimmingCharacters(in: .whitespaces) }), !token.isEmpty
+        else { return .refused(.unauthorized, "Missing chat token: pass it as the WebSocket subprotocol.") }
+        let claims: ChatTokenClaims
+        do {
+            claims = try tokens.decode(token, now: clock.now())
+        } catch .expired {
+            return .refused(.unauthorized, "The chat token has expired.")
+        } catch {
+            return .refused(.unauthorized, "The chat token is not valid.")
+        }
+        do {
+            guard let room = try await store.room(id: claims.roomID) else {
+                return .refused(.notFound, "The room of this chat token does not exist.")
+            }
+            guard live.connectionCount < live.limits.maximumConcurrentConnections else {
+                return .refused(.tooManyRequests, "The concurrent chat connection quota has been reached.")
+            }
+            guard try await store.redeemChatToken(id: claims.tokenID, expiresAt: claims.tokenExpirationTime) else {
+                return .refused(.unauthorized, "The chat token has already been used.")
+            }
+            let remoteAddress = clientAddresses.clientAddress(peer: peer, headers: head.headerFields)
+            return .accepted(AcceptedConnection(subprotocol: token, claims: claims, room: room, remoteAddress: remoteAddress))
+        } catch {
+            return .refused(.internalServerError, "The chat token could not be checked; try again.")
+        }
+    }
+
+    /// Runs one upgraded connection until either side closes it.
+    func serve(_ accepted: AcceptedConnection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
+        let (frames, continuation) = AsyncStream.makeStream(
+            of: SocketSink.Outgoing.self, bufferingPolicy: .bufferingOldest(live.limits.outboundQueueLimit))
+        let (forced, forceClose) = AsyncStream.makeStream(of: Void.self)
+        let sink = SocketSink(continuation: continuation, forceClose: forceClose)
+        let connection: LiveConnection
+        do {
+            connection = try live.join(claims: accepted.claims, room: accepted.room, remoteAddress: accepted.remoteAddress, sink: sink)
+        } catch {
+            try? await outbound.close(.policyViolation, reason: "Concurrent chat connection quota reached")
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await outgoing in frames {
+                    switch outgoing {
+                    case .frame(let text):
+                        do { try await outbound.write(.text(text)) } catch { return }
+                    case .close(let code, let reason):
+                        try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
+                        return
+                    }
+                }
+            }
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: maximumFrameSize) {
+                        switch message {
+                        case .text(let text): live.handle(frame: text, from: connection)
+                        case .binary:
+                            live.reject(connection, requestID: "", code: 400, message: "Binary frames are not supported; send JSON text.")
+                        }
+                    }
+                } catch {
+                    logger.debug("Chat connection read failed", metadata: ["error": "\(error)"])
+                }
+            }
+            group.addTask {
+                for await _ in forced {}
+            }
+            // Whichever ends first (the client left, we closed, or the client fell too far behind) ends the others.
+            _ = await group.next()
+            continuation.finish()
+            forceClose.finish()
+            group.cancelAll()
+        }
+        live.leave(connection, reason: "connection closed")
+    }
+}
+
+/// Queues frames for one socket's writer; never blocks the room that delivers to it.
+final class SocketSink: ConnectionSink {
+    enum Outgoing: Sendable {
+        case frame(String)
+        case close(CloseCode, String)
+    }
+
+    private let continuation: AsyncStream<Outgoing>.Continuation
+    private let forceClose: AsyncStream<Void>.Continuation
+
+    init(continuation: AsyncStream<Outgoing>.Continuation, forceClose: AsyncStream<Void>.Continuation) {
+        self.continuation = continuation
+        self.forceClose = forceClose
+    }
+
+    func enqueue(_ frame: String) -> Bool {
+        switch continuation.yield(.frame(frame)) {
+        case .enqueued: true
+        case .dropped, .terminated: false
+        @unknown default: false
+        }
+    }
+
+    func close(_ code: CloseCode, reason: String) {
+        if case .enqueued = continuation.yield(.close(code, reason)) {
+            continuation.finish()
+        } else {
+            // The queue is full: the close frame cannot get through, so end the connection outright.
+            forceClose.finish()
+        }
+    }
+}
+
+/// Who the client is: the socket's peer, or the address a trusted reverse proxy forwarded.
+struct ClientAddressResolver: Sendable {
+    let trustedProxies: Set<String>
+
+    func clientAddress(peer: SocketAddress?, headers: HTTPFields) -> String {
+        let peerAddress = peer?.ipAddress ?? "unknown"
+        guard trustedProxies.contains(peerAddress), let forwarded = headers[HTTPField.Name("X-Forwarded-For")!] else {
+            return peerAddress
+        }
+        // The nearest address that is not one of our proxies is the client.
+        let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return hops.last { !trustedProxies.contains($0) } ?? hops.first ?? peerAddress
+    }
+
+}

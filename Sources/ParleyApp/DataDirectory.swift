@@ -1,0 +1,27 @@
+import Foundation
+import ParleyDomain
+
+/// A data directory's files.
+public enum DataDirectory {
+    /// The server key: `server.key` in the data directory, created on first use, readable by the owner only.
+    public static func serverKey(_ directory: String) throws -> ServerKey {
+        let path = (directory as NSString).appendingPathComponent("server.key")
+        if let data = FileManager.default.contents(atPath: path) {
+            return try ServerKey(rawRepresentation: data)
+        }
+        let key = ServerKey.generate()
+        guard FileManager.default.createFile(atPath: path, contents: key.rawRepresentation, attributes: [.posixPermissions: 0o600]) else {
+            throw StartupError("Cannot write the server key at \(path).")
+        }
+        return key
+    }
+}
+
+/// A reason the server cannot start, said plainly.
+public struct StartupError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import ParleyDomain
+import ParleyMessaging
+
+/// Everything the server is configured with; the `parley` command fills it from flags and environment.
+public struct ParleySettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Where the database and the server key live; nil keeps everything in memory (tests).
+    public var dataDirectory: String? = "./parley-data"
+    public var namespace = ResourceNamespace(region: "us-east-1", accountID: "000000000000")
+    /// An admin access key ensured at start (`PARLEY_ACCESS_KEY_ID` / `PARLEY_SECRET_ACCESS_KEY`).
+    public var adminAccessKey: (id: String, secret: String)?
+    /// The console's `admin` password (`PARLEY_ADMIN_PASSWORD`).
+    public var adminPassword: String?
+    /// How long a chat token may be used to connect after it is issued.
+    public var tokenLifetime: TimeInterval = 60
+    public var quotas = ControlPlaneQuotas()
+    public var messagingLimits = MessagingLimits()
+    /// PEM files; with both set the server speaks HTTPS and `wss://` itself.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (a reverse proxy's addresses).
+    public var trustedProxies: [String] = []
+    /// The largest API request body accepted.
+    public var maximumAPIBodySize = 1 << 20
+    /// The largest WebSocket frame accepted; larger frames close the connection with 1009.
+    public var maximumFrameSize = 64 * 1024
+    /// Ping quiet WebSocket connections this often; a connection that does not answer is dropped.
+    public var pingInterval: Duration = .seconds(30)
+
+    public init() {}
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Where a listing resumes: after the item with this update time and id (newest first).
+public struct PageCursor: Sendable, Equatable, Codable {
+    public var updateTime: Date
+    public var id: String
+
+    public init(updateTime: Date, id: String) {
+        self.updateTime = updateTime
+        self.id = id
+    }
+}
+
+/// ListRooms filters; nil means no filter.
+public struct RoomFilter: Sendable, Equatable {
+    public var name: String?
+    public var messageReviewHandlerURI: String?
+    public var loggingConfigurationID: String?
+
+    public init(name: String? = nil, messageReviewHandlerURI: String? = nil, loggingConfigurationID: String? = nil) {
+        self.name = name
+        self.messageReviewHandlerURI = messageReviewHandlerURI
+        self.loggingConfigurationID = loggingConfigurationID
+    }
+}
+
+/// Persistent state: rooms, logging configurations, tags, access keys and redeemed chat tokens.
+/// SQLite implements it today; a shared database for several nodes can implement it later.
+/// Methods throw `ParleyError` for what the caller did wrong, anything else for storage failures.
+public protocol ParleyStore: Sendable {
+    /// Stores a new room, refusing it past `quota` rooms or when a logging configuration it names does not exist.
+    func insertRoom(_ room: Room, quota: Int) async throws -> Room
+    func room(id: String) async throws -> Room?
+    /// Applies `change` to the stored room atomically and stamps `updateTime`.
+    func updateRoom(id: String, at time: Date, _ change: @escaping @Sendable (inout Room) throws -> Void) async throws -> Room
+    func deleteRoom(id: String) async throws
+    /// Rooms newest `updateTime` first, resuming after `cursor`.
+    func rooms(matching filter: RoomFilter, after cursor: PageCursor?, limit: Int) async throws -> [Room]
+
+    func insertLoggingConfiguration(_ configuration: LoggingConfiguration, quota: Int) async throws -> LoggingConfiguration
+    func loggingConfiguration(id: String) async throws -> LoggingConfiguration?
+    func updateLoggingConfiguration(
+        id: String, at time: Date, _ change: @escaping @Sendable (inout LoggingConfiguration) throws -> Void
+    ) async throws -> LoggingConfiguration
+    /// Deletes a logging configuration no room uses; `ParleyError.conflict` otherwise.
+    func deleteLoggingConfiguration(id: String) async throws
+    func loggingConfigurations(after cursor: PageCursor?, limit: Int) async throws -> [LoggingConfiguration]
+
+    /// Merges tags into a resource's, refusing a result over the tag limit.
+    func tagResource(_ kind: ResourceKind, id: String, tags: [String: String]) async throws
+    func untagResource(_ kind: ResourceKind, id: String, keys: [String]) async throws
+    func tags(of kind: ResourceKind, id: String) async throws -> [String: String]
+
+    func insertAccessKey(_ key: AccessKey) async throws
+    /// The secret of an access key that exists and is not revoked.
+    func activeSecret(accessKeyID: String) async throws -> String?
+    func accessKeys() async throws -> [AccessKey]
+    /// Returns false when no such active key exists.
+    func revokeAccessKey(accessKeyID: String, at time: Date) async throws -> Bool
+
+    /// Records that a chat token was used; false if it had been used before.
+    func redeemChatToken(id: String, expiresAt: Date) async throws -> Bool
+    /// Forgets redeemed tokens that expired before `time` (they can no longer be presented anyway).
+    func forgetRedeemedChatTokens(expiredBefore time: Date) async throws
+}

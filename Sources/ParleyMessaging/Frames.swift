@@ -1,0 +1,187 @@
+import Foundation
+import ParleyDomain
+
+/// The JSON frames the server sends, written by hand so that keys keep IVS Chat's order and every key is always present.
+public enum ServerFrame {
+    public static func message(
+        id: String, requestID: String, attributes: [String: String], content: String, sendTime: Date,
+        senderUserID: String, senderAttributes: [String: String]
+    ) -> String {
+        var json = JSONWriter()
+        json.object {
+            $0.member("Type", "MESSAGE")
+            $0.member("Id", id)
+            $0.member("RequestId", requestID)
+            $0.member("Attributes", attributes)
+            $0.member("Content", content)
+            $0.member("SendTime", Timestamp.format(sendTime))
+            $0.key("Sender")
+            $0.object {
+                $0.member("UserId", senderUserID)
+                $0.member("Attributes", senderAttributes)
+            }
+        }
+        return json.text
+    }
+
+    public static func event(id: String, requestID: String, name: String, attributes: [String: String], sendTime: Date) -> String {
+        var json = JSONWriter()
+        json.object {
+            $0.member("Type", "EVENT")
+            $0.member("Id", id)
+            $0.member("RequestId", requestID)
+            $0.member("EventName", name)
+            $0.member("Attributes", attributes)
+            $0.member("SendTime", Timestamp.format(sendTime))
+        }
+        return json.text
+    }
+
+    public static func error(id: String, requestID: String, code: Int, message: String) -> String {
+        var json = JSONWriter()
+        json.object {
+            $0.member("Type", "ERROR")
+            $0.member("Id", id)
+            $0.member("RequestId", requestID)
+            $0.member("ErrorCode", code)
+            $0.member("ErrorMessage", message)
+        }
+        return json.text
+    }
+}
+
+/// A minimal JSON writer for the server's own frames.
+struct JSONWriter {
+    private(set) var text = ""
+    private var needsComma = false
+
+    mutating func object(_ body: (inout JSONWriter) -> Void) {
+        if needsComma { text += "," }
+        text += "{"
+        needsComma = false
+        body(&self)
+        text += "}"
+        needsComma = true
+    }
+
+    mutating func key(_ name: String) {
+        if needsComma { text += "," }
+        Self.appendString(name, to: &text)
+        text += ":"
+        needsComma = false
+    }
+
+    mutating func member(_ name: String, _ value: String) {
+        key(name)
+        Self.appendString(value, to: &text)
+        needsComma = true
+    }
+
+    mutating func member(_ name: String, _ value: Int) {
+        key(name)
+        text += String(value)
+        needsComma = true
+    }
+
+    mutating func member(_ name: String, _ value: [String: String]) {
+        key(name)
+        text += "{"
+        for (index, (key, item)) in value.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { text += "," }
+            Self.appendString(key, to: &text)
+            text += ":"
+            Self.appendString(item, to: &text)
+        }
+        text += "}"
+        needsComma = true
+    }
+
+    static func appendString(_ value: String, to text: inout String) {
+        text += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case "\u{2028}": text += "\\u2028"
+            case "\u{2029}": text += "\\u2029"
+            default:
+                if scalar.value < 0x20 {
+                    text += String(format: "\\u%04x", scalar.value)
+                } else {
+                    text.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        text += "\""
+    }
+}
+
+/// A request frame from a client, decoded with keys matched case-insensitively and unknown keys ignored.
+public enum ClientRequest: Sendable, Equatable {
+    case sendMessage(requestID: String, content: String, attributes: [String: String])
+    case deleteMessage(requestID: String, id: String, reason: String)
+    case disconnectUser(requestID: String, userID: String, reason: String)
+}
+
+/// Why a client frame could not be read: answered with ERROR 400 (413 for oversized fields).
+public struct ClientRequestError: Error, Sendable, Equatable {
+    public var code: Int
+    public var requestID: String
+    public var message: String
+}
+
+extension ClientRequest {
+    /// Decodes a text frame.
+    public static func decode(_ text: String) throws(ClientRequestError) -> ClientRequest {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+            throw ClientRequestError(code: 400, requestID: "", message: "The frame is not a JSON object.")
+        }
+        var members: [String: Any] = [:]
+        for (key, value) in object { members[key.lowercased()] = value }
+        let requestID: String
+        switch members["requestid"] {
+        case nil, is NSNull: requestID = ""
+        case let value as String: requestID = value
+        default: throw ClientRequestError(code: 400, requestID: "", message: "RequestId must be a string.")
+        }
+        func string(_ name: String, required: Bool) throws(ClientRequestError) -> String? {
+            switch members[name.lowercased()] {
+            case nil, is NSNull:
+                if required { throw ClientRequestError(code: 400, requestID: requestID, message: "\(name) is required.") }
+                return nil
+            case let value as String: return value
+            default: throw ClientRequestError(code: 400, requestID: requestID, message: "\(name) must be a string.")
+            }
+        }
+        let action = try string("Action", required: true) ?? ""
+        switch action {
+        case "SEND_MESSAGE":
+            let content = try string("Content", required: true) ?? ""
+            var attributes: [String: String] = [:]
+            switch members["attributes"] {
+            case nil, is NSNull: break
+            case let map as [String: Any]:
+                for (key, value) in map {
+                    guard let value = value as? String else {
+                        throw ClientRequestError(code: 400, requestID: requestID, message: "Attributes values must be strings.")
+                    }
+                    attributes[key] = value
+                }
+            default: throw ClientRequestError(code: 400, requestID: requestID, message: "Attributes must be an object of strings.")
+            }
+            return .sendMessage(requestID: requestID, content: content, attributes: attributes)
+        case "DELETE_MESSAGE":
+            return .deleteMessage(
+                requestID: requestID, id: try string("Id", required: true) ?? "", reason: try string("Reason", required: false) ?? "")
+        case "DISCONNECT_USER":
+            return .disconnectUser(
+                requestID: requestID, userID: try string("UserId", required: true) ?? "",
+                reason: try string("Reason", required: false) ?? "")
+        default:
+            throw ClientRequestError(code: 400, requestID: requestID, message: "Unknown Action '\(action)'.")
+        }
+    }
+}

@@ -1,0 +1,360 @@
+import Foundation
+import ParleyDomain
+import Synchronization
+
+/// Why a connection was refused before the upgrade.
+public enum JoinRefusal: Error, Sendable, Equatable {
+    case connectionQuotaReached(limit: Int)
+}
+
+/// Every live room on this node: who is connected, the limits in force, and delivery through the room bus.
+/// A broadcast takes the room's lock once to snapshot its connections, then queues one shared frame per connection.
+public final class LiveRooms: Sendable {
+    struct RoomState {
+        var room: Room
+        var deleted = false
+        var connections: [String: LiveConnection] = [:]
+        var messageBucket: TokenBucket
+    }
+
+    struct State {
+        var rooms: [String: RoomState] = [:]
+        var connectionCount = 0
+    }
+
+    public let limits: MessagingLimits
+    public let activity = ActivityFeed()
+    private let clock: any WallClock
+    private let bus: any RoomBus
+    private let state = Mutex(State())
+    private let sendMessageBucket: SharedTokenBucket
+    private let deleteMessageBucket: SharedTokenBucket
+    private let disconnectUserBucket: SharedTokenBucket
+    private let sendEventBucket: SharedTokenBucket
+    private let slowConsumerDrops = Atomic<Int>(0)
+
+    public init(limits: MessagingLimits, clock: any WallClock, bus: any RoomBus) {
+        self.limits = limits
+        self.clock = clock
+        self.bus = bus
+        let now = clock.now()
+        sendMessageBucket = SharedTokenBucket(ratePerSecond: limits.sendMessagePerSecond, now: now)
+        deleteMessageBucket = SharedTokenBucket(ratePerSecond: limits.deleteMessagePerSecond, now: now)
+        disconnectUserBucket = SharedTokenBucket(ratePerSecond: limits.disconnectUserPerSecond, now: now)
+        sendEventBucket = SharedTokenBucket(ratePerSecond: limits.sendEventPerSecond, now: now)
+        bus.setReceiver { [weak self] delivery in self?.deliverLocally(delivery) }
+    }
+
+    // MARK: Connections
+
+    /// Registers a connection for a token's claims in `room`.
+    public func join(
+        claims: ChatTokenClaims, room: Room, remoteAddress: String, sink: any ConnectionSink
+    ) throws(JoinRefusal) -> LiveConnection {
+        let info = ConnectionInfo(
+            connectionID: ResourceID.generate(), roomID: room.id, userID: claims.userID, attributes: claims.attributes,
+            capabilities: claims.capabilities, remoteAddress: remoteAddress, connectedAt: clock.now(),
+            sessionExpirationTime: claims.sessionExpirationTime)
+        let connection = LiveConnection(info: info, sink: sink, requestsPerSecond: limits.requestsPerConnectionPerSecond)
+        let accepted = state.withLock { state in
+            guard state.connectionCount < limits.maximumConcurrentConnections else { return false }
+            state.connectionCount += 1
+            state.rooms[
+                room.id,
+                default: RoomState(
+                    room: room, messageBucket: TokenBucket(ratePerSecond: room.maximumMessageRatePerSecond, now: info.connectedAt))
+            ]
+            .connections[info.connectionID] = connection
+            return true
+        }
+        guard accepted else { throw .connectionQuotaReached(limit: limits.maximumConcurrentConnections) }
+        activity.publish(.connected(info))
+        return connection
+    }
+
+    /// Forgets a connection once its socket is gone.
+    public func leave(_ connection: LiveConnection, reason: String) {
+        let removed = state.withLock { state in
+            guard state.rooms[connection.roomID]?.connections.removeValue(forKey: connection.id) != nil else { return false }
+            state.connectionCount -= 1
+            if state.rooms[connection.roomID]?.connections.isEmpty == true { state.rooms[connection.roomID] = nil }
+            return true
+        }
+        if removed {
+            activity.publish(
+                .disconnected(connectionID: connection.id, roomID: connection.roomID, userID: connection.userID, reason: reason))
+        }
+    }
+
+    /// Connections on this node, across all rooms.
+    public var connectionCount: Int { state.withLock { $0.connectionCount } }
+
+    /// Who is connected to a room on this node.
+    public func connections(inRoom roomID: String) -> [ConnectionInfo] {
+        state.withLock { $0.rooms[roomID]?.connections.values.map(\.info) ?? [] }.sorted { $0.connectedAt < $1.connectedAt }
+    }
+
+    /// Connections dropped because their outbound queue overflowed, since start.
+    public var slowConsumersDropped: Int { slowConsumerDrops.load(ordering: .relaxed) }
+
+    /// Closes every connection whose session has ended; returns how many.
+    @discardableResult
+    public func closeExpiredSessions() -> Int {
+        let now = clock.now()
+        let expired = state.withLock { state in
+            state.rooms.values.flatMap { $0.connections.values.filter { $0.info.sessionExpirationTime <= now } }
+        }
+        for connection in expired {
+            connection.sink.close(.normal, reason: Self.closeReason(code: 401, message: "Session expired"))
+            leave(connection, reason: "session expired")
+        }
+        return expired.count
+    }
+
+    // MARK: Room changes
+
+    /// Applies a room's new limits to its live connections at once.
+    public func roomChanged(_ room: Room) {
+        state.withLock { state in
+            guard state.rooms[room.id] != nil else { return }
+            state.rooms[room.id]!.room = room
+            state.rooms[room.id]!.messageBucket.setRate(room.maximumMessageRatePerSecond)
+        }
+    }
+
+    /// A deleted room keeps its live connections (as IVS does) but accepts no more requests.
+    public func roomDeleted(id: String) {
+        state.withLock { $0.rooms[id]?.deleted = true }
+    }
+
+    // MARK: Requests from clients
+
+    /// Handles one text frame from a connection. Errors go back to that connection only.
+    public func handle(frame text: String, from connection: LiveConnection) {
+        let request: ClientRequest
+        do {
+            request = try ClientRequest.decode(text)
+        } catch {
+            reject(connection, requestID: error.requestID, code: error.code, message: error.message)
+            return
+        }
+        let now = clock.now()
+        guard connection.requestBucket.withLock({ $0.take(now: now) }) else {
+            reject(
+                connection, requestID: request.requestID, code: 429,
+                message: "Too many requests on this connection (limit \(limits.requestsPerConnectionPerSecond)/s).")
+            return
+        }
+        let result: Result<String, MessagingError>
+        switch request {
+        case .sendMessage(let requestID, let content, let attributes):
+            result = sendMessage(from: connection, requestID: requestID, content: content, attributes: attributes, now: now)
+        case .deleteMessage(let requestID, let id, let reason):
+            result =
+                connection.has(.deleteMessage)
+                ? deleteMessage(roomID: connection.roomID, messageID: id, reason: reason, requestID: requestID)
+                : .failure(.forbidden("DELETE_MESSAGE"))
+        case .disconnectUser(let requestID, let userID, let reason):
+            result =
+                connection.has(.disconnectUser)
+                ? disconnectUser(roomID: connection.roomID, userID: userID, reason: reason, requestID: requestID)
+                : .failure(.forbidden("DISCONNECT_USER"))
+        }
+        if case .failure(let error) = result {
+            reject(connection, requestID: request.requestID, code: error.code, message: error.message)
+        }
+    }
+
+    /// Sends an ERROR frame to one connection.
+    public func reject(_ connection: LiveConnection, requestID: String, code: Int, message: String) {
+        let frame = ServerFrame.error(id: ResourceID.generate(), requestID: requestID, code: code, message: message)
+        if !connection.sink.enqueue(frame) { dropSlowConsumer(connection) }
+        activity.publish(.rejected(roomID: connection.roomID, connectionID: connection.id, code: code, message: message))
+    }
+
+    private func sendMessage(
+        from connection: LiveConnection, requestID: String, content: String, attributes: [String: String], now: Date
+    ) -> Result<String, MessagingError> {
+        guard connection.has(.sendMessage) else { return .failure(.forbidden("SEND_MESSAGE")) }
+        let room: Room
+        switch roomForRequest(connection.roomID, now: now, takingMessageToken: true) {
+        case .success(let found): room = found
+        case .failure(let error): return .failure(error)
+        }
+        let length = content.unicodeScalars.count
+        guard length >= 1, length <= room.maximumMessageLength else {
+            return .failure(.invalid("Content must be 1 to \(room.maximumMessageLength) characters, got \(length)."))
+        }
+        let size = MessageRules.attributesSize(attributes)
+        guard size <= MessageRules.maximumMessageAttributesBytes else {
+            return .failure(.tooLarge("Attributes must be at most \(MessageRules.maximumMessageAttributesBytes) bytes, got \(size)."))
+        }
+        guard sendMessageBucket.take(now: now) else {
+            return .failure(.throttled("SendMessage is limited to \(limits.sendMessagePerSecond) requests a second across all rooms."))
+        }
+        let id = ResourceID.generate()
+        let frame = ServerFrame.message(
+            id: id, requestID: requestID, attributes: attributes, content: content, sendTime: now,
+            senderUserID: connection.userID, senderAttributes: connection.info.attributes)
+        bus.publish(.frame(roomID: room.id, kind: .message, text: frame))
+        return .success(id)
+    }
+
+    // MARK: Actions shared by both planes
+
+    /// Broadcasts `aws:DELETE_MESSAGE`; returns the event id.
+    public func deleteMessage(roomID: String, messageID: String, reason: String, requestID: String) -> Result<String, MessagingError> {
+        guard ResourceID.isValid(messageID) else { return .failure(.invalid("Id must be 12 characters of [a-zA-Z0-9].")) }
+        guard reason.unicodeScalars.count <= MessageRules.reasonLength.upperBound else {
+            return .failure(.invalid("Reason must be at most \(MessageRules.reasonLength.upperBound) characters."))
+        }
+        let now = clock.now()
+        if case .failure(let error) = roomForRequest(roomID, now: now, takingMessageToken: false) { return .failure(error) }
+        guard deleteMessageBucket.take(now: now) else {
+            return .failure(.throttled("DeleteMessage is limited to \(limits.deleteMessagePerSecond) requests a second."))
+        }
+        return .success(
+            broadcastEvent(
+                roomID: roomID, name: "aws:DELETE_MESSAGE", attributes: ["MessageID": messageID, "MessageId": messageID, "Reason": reason],
+                requestID: requestID, now: now))
+    }
+
+    /// Broadcasts `aws:DISCONNECT_USER`, then closes every connection of the user in the room; returns the event id.
+    public func disconnectUser(roomID: String, userID: String, reason: String, requestID: String) -> Result<String, MessagingError> {
+        guard ChatTokenRules.userIDLength.contains(userID.unicodeScalars.count) else {
+            return .failure(.invalid("UserId must be 1 to \(ChatTokenRules.userIDLength.upperBound) characters."))
+        }
+        guard reason.unicodeScalars.count <= MessageRules.reasonLength.upperBound else {
+            return .failure(.invalid("Reason must be at most \(MessageRules.reasonLength.upperBound) characters."))
+        }
+        let now = clock.now()
+        if case .failure(let error) = roomForRequest(roomID, now: now, takingMessageToken: false) { return .failure(error) }
+        guard disconnectUserBucket.take(now: now) else {
+            return .failure(.throttled("DisconnectUser is limited to \(limits.disconnectUserPerSecond) requests a second."))
+        }
+        let id = broadcastEvent(
+            roomID: roomID, name: "aws:DISCONNECT_USER", attributes: ["UserId": userID, "Reason": reason], requestID: requestID, now: now)
+        let message = reason.isEmpty ? "Disconnected by a moderator" : reason
+        bus.publish(.disconnect(roomID: roomID, userID: userID, closeReason: Self.closeReason(code: 403, message: message)))
+        return .success(id)
+    }
+
+    /// Broadcasts a custom event (control-plane SendEvent); returns its id.
+    public func sendEvent(roomID: String, name: String, attributes: [String: String]) -> Result<String, MessagingError> {
+        let now = clock.now()
+        guard sendEventBucket.take(now: now) else {
+            return .failure(.throttled("SendEvent is limited to \(limits.sendEventPerSecond) requests a second."))
+        }
+        return .success(broadcastEvent(roomID: roomID, name: name, attributes: attributes, requestID: "", now: now))
+    }
+
+    private func broadcastEvent(roomID: String, name: String, attributes: [String: String], requestID: String, now: Date) -> String {
+        let id = ResourceID.generate()
+        let frame = ServerFrame.event(id: id, requestID: requestID, name: name, attributes: attributes, sendTime: now)
+        bus.publish(.frame(roomID: roomID, kind: .event, text: frame))
+        return id
+    }
+
+    /// The live room's current settings; 404 once deleted, 429 past its message rate.
+    private func roomForRequest(_ roomID: String, now: Date, takingMessageToken: Bool) -> Result<Room, MessagingError> {
+        state.withLock { state -> Result<Room, MessagingError> in
+            guard var roomState = state.rooms[roomID] else {
+                // No live connections here: the control plane checked the room exists.
+                return .failure(.noLiveRoom)
+            }
+            guard !roomState.deleted else { return .failure(.notFound("The room has been deleted.")) }
+            if takingMessageToken {
+                guard roomState.messageBucket.take(now: now) else {
+                    return .failure(
+                        .throttled("The room allows \(roomState.room.maximumMessageRatePerSecond) messages a second."))
+                }
+                state.rooms[roomID] = roomState
+            }
+            return .success(roomState.room)
+        }
+        .flatMapError { error in
+            // A room with nobody connected still accepts control-plane actions; there is just no one to deliver to.
+            if case .noLiveRoom = error, !takingMessageToken { return .success(Room(id: roomID, createTime: now)) }
+            return .failure(error)
+        }
+    }
+
+    // MARK: Delivery
+
+    /// Delivers to this node's connections of the room; called by the bus.
+    func deliverLocally(_ delivery: RoomDelivery) {
+        switch delivery {
+        case .frame(let roomID, let kind, let text):
+            let targets = state.withLock { $0.rooms[roomID].map { Array($0.connections.values) } ?? [] }
+            for connection in targets where !connection.sink.enqueue(text) {
+                dropSlowConsumer(connection)
+            }
+            activity.publish(.delivered(roomID: roomID, kind: kind, json: text, at: clock.now()))
+        case .disconnect(let roomID, let userID, let closeReason):
+            let targets = state.withLock { $0.rooms[roomID]?.connections.values.filter { $0.userID == userID } ?? [] }
+            for connection in targets {
+                connection.sink.close(.goingAway, reason: closeReason)
+                leave(connection, reason: "disconnected by a moderator")
+            }
+        }
+    }
+
+    private func dropSlowConsumer(_ connection: LiveConnection) {
+        slowConsumerDrops.add(1, ordering: .relaxed)
+        connection.sink.close(.policyViolation, reason: Self.closeReason(code: 429, message: "Too slow: outbound queue full"))
+        leave(connection, reason: "too slow to keep up")
+        activity.publish(.slowConsumerDropped(connectionID: connection.id, roomID: connection.roomID))
+    }
+
+    /// A close reason carrying a compact JSON error; WebSocket close reasons are limited to 123 bytes.
+    static func closeReason(code: Int, message: String) -> String {
+        var text = message
+        while true {
+            let reason =
+                "{\"ErrorCode\":\(code),\"ErrorMessage\":"
+                + {
+                    var quoted = ""
+                    JSONWriter.appendString(text, to: &quoted)
+                    return quoted
+                }() + "}"
+            if reason.utf8.count <= 123 { return reason }
+            text.removeLast()
+        }
+    }
+}
+
+/// A messaging request that failed, with the ERROR code IVS Chat uses for it.
+public enum MessagingError: Error, Sendable, Equatable {
+    case invalid(String)
+    case forbidden(String)
+    case notFound(String)
+    case tooLarge(String)
+    case throttled(String)
+    case noLiveRoom
+
+    public var code: Int {
+        switch self {
+        case .invalid: 400
+        case .forbidden: 403
+        case .notFound, .noLiveRoom: 404
+        case .tooLarge: 413
+        case .throttled: 429
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .invalid(let message), .notFound(let message), .tooLarge(let message), .throttled(let message): message
+        case .forbidden(let capability): "The token lacks the \(capability) capability."
+        case .noLiveRoom: "The room has no live connections."
+        }
+    }
+}
+
+extension ClientRequest {
+    var requestID: String {
+        switch self {
+        case .sendMessage(let requestID, _, _), .deleteMessage(let requestID, _, _), .disconnectUser(let requestID, _, _): requestID
+        }
+    }
+}

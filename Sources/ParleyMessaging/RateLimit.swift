@@ -1,0 +1,78 @@
+import Foundation
+import Synchronization
+
+/// A token bucket: `rate` requests a second, bursting up to `rate`. Not thread-safe; wrap it or own it.
+public struct TokenBucket: Sendable {
+    public private(set) var rate: Double
+    private var tokens: Double
+    private var lastRefill: Date
+
+    public init(ratePerSecond: Int, now: Date) {
+        rate = Double(ratePerSecond)
+        tokens = Double(ratePerSecond)
+        lastRefill = now
+    }
+
+    /// Takes one token if there is one.
+    public mutating func take(now: Date) -> Bool {
+        let elapsed = max(0, now.timeIntervalSince(lastRefill))
+        tokens = min(rate, tokens + elapsed * rate)
+        lastRefill = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+
+    /// Changes the rate, keeping at most the new burst.
+    public mutating func setRate(_ ratePerSecond: Int) {
+        rate = Double(ratePerSecond)
+        tokens = min(tokens, rate)
+    }
+}
+
+/// A token bucket shared across tasks.
+public final class SharedTokenBucket: Sendable {
+    private let bucket: Mutex<TokenBucket>
+    public let ratePerSecond: Int
+
+    public init(ratePerSecond: Int, now: Date) {
+        self.ratePerSecond = ratePerSecond
+        bucket = Mutex(TokenBucket(ratePerSecond: ratePerSecond, now: now))
+    }
+
+    public func take(now: Date) -> Bool {
+        bucket.withLock { $0.take(now: now) }
+    }
+}
+
+/// The messaging limits; server settings with IVS Chat's defaults.
+public struct MessagingLimits: Sendable, Equatable {
+    /// Requests a second per connection (IVS: 10, fixed).
+    public var requestsPerConnectionPerSecond: Int
+    /// SendMessage requests a second across all rooms.
+    public var sendMessagePerSecond: Int
+    /// DeleteMessage requests a second across all rooms and both planes.
+    public var deleteMessagePerSecond: Int
+    /// DisconnectUser requests a second across all rooms and both planes.
+    public var disconnectUserPerSecond: Int
+    /// SendEvent requests a second.
+    public var sendEventPerSecond: Int
+    /// Concurrent chat connections across all rooms.
+    public var maximumConcurrentConnections: Int
+    /// Frames a slow connection may have waiting before it is disconnected.
+    public var outboundQueueLimit: Int
+
+    public init(
+        requestsPerConnectionPerSecond: Int = 10, sendMessagePerSecond: Int = 1_000, deleteMessagePerSecond: Int = 100,
+        disconnectUserPerSecond: Int = 100, sendEventPerSecond: Int = 100, maximumConcurrentConnections: Int = 50_000,
+        outboundQueueLimit: Int = 1_024
+    ) {
+        self.requestsPerConnectionPerSecond = requestsPerConnectionPerSecond
+        self.sendMessagePerSecond = sendMessagePerSecond
+        self.deleteMessagePerSecond = deleteMessagePerSecond
+        self.disconnectUserPerSecond = disconnectUserPerSecond
+        self.sendEventPerSecond = sendEventPerSecond
+        self.maximumConcurrentConnections = maximumConcurrentConnections
+        self.outboundQueueLimit = outboundQueueLimit
+    }
+}

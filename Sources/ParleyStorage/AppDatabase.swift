@@ -1,0 +1,305 @@
+import Foundation
+import GRDB
+import ParleyDomain
+
+/// Parley's SQLite database: every read and write of persistent state, by intention.
+/// One `DatabaseWriter` serializes all writes; the server uses a WAL `DatabasePool`, tests an in-memory `DatabaseQueue`.
+public struct AppDatabase: ParleyStore {
+    private let writer: any DatabaseWriter
+    private let serverKey: ServerKey
+
+    /// Wraps `writer`; call `migrate()` before using it.
+    public init(_ writer: any DatabaseWriter, serverKey: ServerKey) {
+        self.writer = writer
+        self.serverKey = serverKey
+    }
+
+    /// Brings the schema up to date.
+    public func migrate() async throws {
+        try await Schema.migrator.migrate(writer)
+    }
+
+    /// The on-disk database of a data directory, in WAL mode.
+    public static func onDisk(path: String, serverKey: ServerKey) throws -> AppDatabase {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        return AppDatabase(pool, serverKey: serverKey)
+    }
+
+    /// A fresh database in memory, for tests.
+    public static func inMemory(serverKey: ServerKey = .generate()) throws -> AppDatabase {
+        AppDatabase(try DatabaseQueue(), serverKey: serverKey)
+    }
+
+    /// Runs SQLite's own consistency check; returns its findings ("ok" when sound).
+    public func integrityCheck() async throws -> [String] {
+        try await writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
+    // MARK: Rooms
+
+    public func insertRoom(_ room: Room, quota: Int) async throws -> Room {
+        try await writer.write { db in
+            let count = try RoomRecord.fetchCount(db)
+            guard count < quota else {
+                throw ParleyError.quotaExceeded(
+                    kind: .room, id: room.id, limit: quota, message: "The quota of \(quota) rooms has been reached.")
+            }
+            try RoomRecord(room).insert(db)
+            try Self.attach(room.loggingConfigurationIDs, toRoom: room.id, db)
+            try Self.replaceTags(.room, id: room.id, with: room.tags, db)
+            return try Self.fetchRoom(id: room.id, db)!
+        }
+    }
+
+    public func room(id: String) async throws -> Room? {
+        try await writer.read { db in try Self.fetchRoom(id: id, db) }
+    }
+
+    public func updateRoom(id: String, at time: Date, _ change: @escaping @Sendable (inout Room) throws -> Void) async throws -> Room {
+        try await writer.write { db in
+            guard var room = try Self.fetchRoom(id: id, db) else { throw ParleyError.notFound(kind: .room, id: id) }
+            let before = room
+            try change(&room)
+            room.updateTime = time
+            try RoomRecord(room).update(db)
+            if room.loggingConfigurationIDs != before.loggingConfigurationIDs {
+                try RoomLoggingConfigurationRecord.filter(RoomLoggingConfigurationRecord.Columns.roomId == id).deleteAll(db)
+                try Self.attach(room.loggingConfigurationIDs, toRoom: id, db)
+            }
+            return try Self.fetchRoom(id: id, db)!
+        }
+    }
+
+    public func deleteRoom(id: String) async throws {
+        try await writer.write { db in
+            guard try RoomRecord.deleteOne(db, key: id) else { throw ParleyError.notFound(kind: .room, id: id) }
+        }
+    }
+
+    public func rooms(matching filter: RoomFilter, after cursor: PageCursor?, limit: Int) async throws -> [Room] {
+        try await writer.read { db in
+            var request = RoomRecord.all()
+            if let name = filter.name { request = request.filter(RoomRecord.Columns.name == name) }
+            if let uri = filter.messageReviewHandlerURI { request = request.filter(RoomRecord.Columns.reviewHandlerURI == uri) }
+            if let configurationID = filter.loggingConfigurationID {
+                request = request.filter(
+                    sql: "id IN (SELECT roomId FROM roomLoggingConfiguration WHERE loggingConfigurationId = ?)",
+                    arguments: [configurationID])
+            }
+            if let cursor {
+                let time = cursor.updateTime.millisecondsSince1970
+                request = request.filter(
+                    RoomRecord.Columns.updateTime < time || (RoomRecord.Columns.updateTime == time && RoomRecord.Columns.id < cursor.id))
+            }
+            let records = try request.order(RoomRecord.Columns.updateTime.desc, RoomRecord.Columns.id.desc).limit(limit).fetchAll(db)
+            return try records.map { try Self.assemble($0, db) }
+        }
+    }
+
+    private static func fetchRoom(id: String, _ db: Database) throws -> Room? {
+        try RoomRecord.fetchOne(db, key: id).map { try assemble($0, db) }
+    }
+
+    private static func assemble(_ record: RoomRecord, _ db: Database) throws -> Room {
+        let links =
+            try RoomLoggingConfigurationRecord
+            .filter(RoomLoggingConfigurationRecord.Columns.roomId == record.id)
+            .order(RoomLoggingConfigurationRecord.Columns.position)
+            .fetchAll(db)
+        return record.room(loggingConfigurationIDs: links.map(\.loggingConfigurationId), tags: try fetchTags(.room, id: record.id, db))
+    }
+
+    private static func attach(_ configurationIDs: [String], toRoom roomID: String, _ db: Database) throws {
+        for (position, configurationID) in configurationIDs.enumerated() {
+            guard try LoggingConfigurationRecord.exists(db, key: configurationID) else {
+                throw ParleyError.notFound(kind: .loggingConfiguration, id: configurationID)
+            }
+            try RoomLoggingConfigurationRecord(roomId: roomID, loggingConfigurationId: configurationID, position: position).insert(db)
+        }
+    }
+
+    // MARK: Logging configurations
+
+    public func insertLoggingConfiguration(_ configuration: LoggingConfiguration, quota: Int) async throws -> LoggingConfiguration {
+        try await writer.write { db in
+            let count = try LoggingConfigurationRecord.fetchCount(db)
+            guard count < quota else {
+                throw ParleyError.quotaExceeded(
+                    kind: .loggingConfiguration, id: configuration.id, limit: quota,
+                    message: "The quota of \(quota) logging configurations has been reached.")
+            }
+            try LoggingConfigurationRecord(configuration).insert(db)
+            try Self.replaceTags(.loggingConfiguration, id: configuration.id, with: configuration.tags, db)
+            return try Self.fetchLoggingConfiguration(id: configuration.id, db)!
+        }
+    }
+
+    public func loggingConfiguration(id: String) async throws -> LoggingConfiguration? {
+        try await writer.read { db in try Self.fetchLoggingConfiguration(id: id, db) }
+    }
+
+    public func updateLoggingConfiguration(
+        id: String, at time: Date, _ change: @escaping @Sendable (inout LoggingConfiguration) throws -> Void
+    ) async throws -> LoggingConfiguration {
+        try await writer.write { db in
+            guard var configuration = try Self.fetchLoggingConfiguration(id: id, db) else {
+                throw ParleyError.notFound(kind: .loggingConfiguration, id: id)
+            }
+            try change(&configuration)
+            configuration.updateTime = time
+            try LoggingConfigurationRecord(configuration).update(db)
+            return try Self.fetchLoggingConfiguration(id: id, db)!
+        }
+    }
+
+    public func deleteLoggingConfiguration(id: String) async throws {
+        try await writer.write { db in
+            guard try LoggingConfigurationRecord.exists(db, key: id) else {
+                throw ParleyError.notFound(kind: .loggingConfiguration, id: id)
+            }
+            let users =
+                try RoomLoggingConfigurationRecord
+                .filter(RoomLoggingConfigurationRecord.Columns.loggingConfigurationId == id)
+                .fetchCount(db)
+            guard users == 0 else {
+                throw ParleyError.conflict(
+                    kind: .loggingConfiguration, id: id,
+                    message: "Logging configuration \(id) is still used by \(users) room(s); detach it from them first.")
+            }
+            _ = try LoggingConfigurationRecord.deleteOne(db, key: id)
+        }
+    }
+
+    public func loggingConfigurations(after cursor: PageCursor?, limit: Int) async throws -> [LoggingConfiguration] {
+        try await writer.read { db in
+            var request = LoggingConfigurationRecord.all()
+            if let cursor {
+                let updateTime = LoggingConfigurationRecord.Columns.updateTime
+                let time = cursor.updateTime.millisecondsSince1970
+                request = request.filter(updateTime < time || (updateTime == time && LoggingConfigurationRecord.Columns.id < cursor.id))
+            }
+            let records =
+                try request
+                .order(LoggingConfigurationRecord.Columns.updateTime.desc, LoggingConfigurationRecord.Columns.id.desc)
+                .limit(limit).fetchAll(db)
+            return try records.map { $0.loggingConfiguration(tags: try Self.fetchTags(.loggingConfiguration, id: $0.id, db)) }
+        }
+    }
+
+    private static func fetchLoggingConfiguration(id: String, _ db: Database) throws -> LoggingConfiguration? {
+        try LoggingConfigurationRecord.fetchOne(db, key: id).map {
+            $0.loggingConfiguration(tags: try fetchTags(.loggingConfiguration, id: id, db))
+        }
+    }
+
+    // MARK: Tags
+
+    public func tagResource(_ kind: ResourceKind, id: String, tags: [String: String]) async throws {
+        try await writer.write { db in
+            var merged = try Self.existingTags(kind, id: id, db)
+            merged.merge(tags) { _, new in new }
+            guard merged.count <= TagRules.maximumCount else {
+                throw ParleyError.invalidField(
+                    "tags", "a resource can have at most \(TagRules.maximumCount) tags; this would make \(merged.count)")
+            }
+            try Self.replaceTags(kind, id: id, with: merged, db)
+        }
+    }
+
+    public func untagResource(_ kind: ResourceKind, id: String, keys: [String]) async throws {
+        try await writer.write { db in
+            var remaining = try Self.existingTags(kind, id: id, db)
+            for key in keys { remaining[key] = nil }
+            try Self.replaceTags(kind, id: id, with: remaining, db)
+        }
+    }
+
+    public func tags(of kind: ResourceKind, id: String) async throws -> [String: String] {
+        try await writer.read { db in try Self.existingTags(kind, id: id, db) }
+    }
+
+    /// The tags of a resource that must exist.
+    private static func existingTags(_ kind: ResourceKind, id: String, _ db: Database) throws -> [String: String] {
+        let exists =
+            switch kind {
+            case .room: try RoomRecord.exists(db, key: id)
+            case .loggingConfiguration: try LoggingConfigurationRecord.exists(db, key: id)
+            }
+        guard exists else { throw ParleyError.notFound(kind: kind, id: id) }
+        return try fetchTags(kind, id: id, db)
+    }
+
+    private static func fetchTags(_ kind: ResourceKind, id: String, _ db: Database) throws -> [String: String] {
+        let table = TagTable.of(kind)
+        let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM \(table.name) WHERE \(table.ownerColumn) = ?", arguments: [id])
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["key"] as String, $0["value"] as String) })
+    }
+
+    private static func replaceTags(_ kind: ResourceKind, id: String, with tags: [String: String], _ db: Database) throws {
+        let table = TagTable.of(kind)
+        try db.execute(sql: "DELETE FROM \(table.name) WHERE \(table.ownerColumn) = ?", arguments: [id])
+        for (key, value) in tags {
+            try db.execute(
+                sql: "INSERT INTO \(table.name) (\(table.ownerColumn), key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
+        }
+    }
+
+    // MARK: Access keys
+
+    public func insertAccessKey(_ key: AccessKey) async throws {
+        let sealed = serverKey.seal(Data(key.secretAccessKey.utf8), for: .accessKeySecret)
+        try await writer.write { db in
+            try AccessKeyRecord(
+                accessKeyId: key.accessKeyID, sealedSecret: sealed, createTime: key.createTime.millisecondsSince1970,
+                revokeTime: key.revokeTime?.millisecondsSince1970
+            )
+            .insert(db, onConflict: .replace)
+        }
+    }
+
+    public func activeSecret(accessKeyID: String) async throws -> String? {
+        let record = try await writer.read { db in
+            try AccessKeyRecord.filter(key: accessKeyID).filter(AccessKeyRecord.Columns.revokeTime == nil).fetchOne(db)
+        }
+        return record.flatMap(secret(of:))
+    }
+
+    public func accessKeys() async throws -> [AccessKey] {
+        let records = try await writer.read { db in try AccessKeyRecord.order(AccessKeyRecord.Columns.createTime).fetchAll(db) }
+        return records.map {
+            AccessKey(
+                accessKeyID: $0.accessKeyId, secretAccessKey: secret(of: $0) ?? "", createTime: Date(millisecondsSince1970: $0.createTime),
+                revokeTime: $0.revokeTime.map(Date.init(millisecondsSince1970:)))
+        }
+    }
+
+    public func revokeAccessKey(accessKeyID: String, at time: Date) async throws -> Bool {
+        try await writer.write { db in
+            try AccessKeyRecord.filter(key: accessKeyID).filter(AccessKeyRecord.Columns.revokeTime == nil)
+                .updateAll(db, AccessKeyRecord.Columns.revokeTime.set(to: time.millisecondsSince1970)) > 0
+        }
+    }
+
+    private func secret(of record: AccessKeyRecord) -> String? {
+        serverKey.open(record.sealedSecret, for: .accessKeySecret).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    // MARK: Chat tokens
+
+    public func redeemChatToken(id: String, expiresAt: Date) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO redeemedChatToken (tokenId, expiresAt) VALUES (?, ?)",
+                arguments: [id, expiresAt.millisecondsSince1970])
+            return db.changesCount == 1
+        }
+    }
+
+    public func forgetRedeemedChatTokens(expiredBefore time: Date) async throws {
+        try await writer.write { db in
+            _ = try RedeemedChatTokenRecord.filter(RedeemedChatTokenRecord.Columns.expiresAt < time.millisecondsSince1970).deleteAll(db)
+        }
+    }
+}

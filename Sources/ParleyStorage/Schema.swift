@@ -1,0 +1,70 @@
+import GRDB
+
+/// The schema's history. Migrations are append-only: once shipped, a migration never changes.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        // Times are whole milliseconds since 1970 (INTEGER), so they compare exactly.
+        migrator.registerMigration("v1: rooms, logging configurations, tags, access keys, redeemed tokens") { db in
+            try db.create(table: "room") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("createTime", .integer).notNull()
+                t.column("updateTime", .integer).notNull()
+                t.column("maximumMessageRatePerSecond", .integer).notNull()
+                t.column("maximumMessageLength", .integer).notNull()
+                t.column("reviewHandlerURI", .text)
+                t.column("reviewFallbackResult", .text)
+            }
+            try db.create(index: "room_on_updateTime_id", on: "room", columns: ["updateTime", "id"])
+            try db.create(index: "room_on_name", on: "room", columns: ["name"])
+
+            try db.create(table: "loggingConfiguration") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("createTime", .integer).notNull()
+                t.column("updateTime", .integer).notNull()
+                t.column("destinationType", .text).notNull().check { ["s3", "cloudWatchLogs", "firehose"].contains($0) }
+                t.column("destinationName", .text).notNull()
+                t.column("state", .text).notNull()
+            }
+            try db.create(index: "loggingConfiguration_on_updateTime_id", on: "loggingConfiguration", columns: ["updateTime", "id"])
+
+            try db.create(table: "roomLoggingConfiguration") { t in
+                t.column("roomId", .text).notNull().references("room", onDelete: .cascade)
+                t.column("loggingConfigurationId", .text).notNull().references("loggingConfiguration", onDelete: .restrict)
+                t.column("position", .integer).notNull()
+                t.primaryKey(["roomId", "loggingConfigurationId"])
+            }
+            try db.create(
+                index: "roomLoggingConfiguration_on_loggingConfigurationId", on: "roomLoggingConfiguration",
+                columns: ["loggingConfigurationId"])
+
+            try db.create(table: "roomTag") { t in
+                t.column("roomId", .text).notNull().references("room", onDelete: .cascade)
+                t.column("key", .text).notNull()
+                t.column("value", .text).notNull()
+                t.primaryKey(["roomId", "key"])
+            }
+            try db.create(table: "loggingConfigurationTag") { t in
+                t.column("loggingConfigurationId", .text).notNull().references("loggingConfiguration", onDelete: .cascade)
+                t.column("key", .text).notNull()
+                t.column("value", .text).notNull()
+                t.primaryKey(["loggingConfigurationId", "key"])
+            }
+
+            try db.create(table: "accessKey") { t in
+                t.primaryKey("accessKeyId", .text)
+                t.column("sealedSecret", .blob).notNull()
+                t.column("createTime", .integer).notNull()
+                t.column("revokeTime", .integer)
+            }
+
+            try db.create(table: "redeemedChatToken") { t in
+                t.primaryKey("tokenId", .text)
+                t.column("expiresAt", .integer).notNull().indexed()
+            }
+        }
+        return migrator
+    }
+}

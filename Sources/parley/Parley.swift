@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ParleyApp
+import ParleyDomain
+import ParleyStorage
+
+@main
+struct Parley: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Parley: self-hosted live chat, wire-compatible with Amazon IVS Chat.",
+        subcommands: [Serve.self, Keys.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Flags shared by every command that opens the data directory.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Where the database and server key live (env PARLEY_DATA_DIR).")
+    var dataDir: String?
+
+    var directory: String { dataDir ?? Environment.value("PARLEY_DATA_DIR") ?? "./parley-data" }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Parley server (the default command).")
+
+    @Option(help: "Address to listen on (env PARLEY_HOST).") var host: String?
+    @Option(help: "Port to listen on (env PARLEY_PORT).") var port: Int?
+    @OptionGroup var data: DataOptions
+    @Option(help: "Region in ARNs (env PARLEY_REGION).") var region: String?
+    @Option(help: "Account id in ARNs (env PARLEY_ACCOUNT_ID).") var accountId: String?
+    @Option(help: "Seconds a new chat token may be used to connect (env PARLEY_TOKEN_LIFETIME_SECONDS).")
+    var tokenLifetimeSeconds: Int?
+    @Option(help: "Room quota (env PARLEY_MAX_ROOMS).") var maxRooms: Int?
+    @Option(help: "Logging configuration quota (env PARLEY_MAX_LOGGING_CONFIGURATIONS).") var maxLoggingConfigurations: Int?
+    @Option(help: "Concurrent chat connection quota (env PARLEY_MAX_CONNECTIONS).") var maxConnections: Int?
+    @Option(help: "SendMessage requests per second across all rooms (env PARLEY_SEND_MESSAGE_RATE).") var sendMessageRate: Int?
+    @Option(help: "DeleteMessage requests per second (env PARLEY_DELETE_MESSAGE_RATE).") var deleteMessageRate: Int?
+    @Option(help: "DisconnectUser requests per second (env PARLEY_DISCONNECT_USER_RATE).") var disconnectUserRate: Int?
+    @Option(help: "SendEvent requests per second (env PARLEY_SEND_EVENT_RATE).") var sendEventRate: Int?
+    @Option(help: "Requests per second per connection (env PARLEY_CONNECTION_REQUEST_RATE).") var connectionRequestRate: Int?
+    @Option(help: "PEM certificate chain: serve HTTPS and wss:// (env PARLEY_TLS_CERTIFICATE).") var tlsCertificate: String?
+    @Option(help: "PEM private key for --tls-certificate (env PARLEY_TLS_KEY).") var tlsKey: String?
+    @Option(help: "Comma-separated proxy addresses whose X-Forwarded-For is trusted (env PARLEY_TRUSTED_PROXIES).")
+    var trustedProxies: String?
+
+    func run() async throws {
+        var settings = ParleySettings()
+        settings.host = host ?? Environment.value("PARLEY_HOST") ?? settings.host
+        settings.port = try port ?? Environment.integer("PARLEY_PORT") ?? settings.port
+        settings.dataDirectory = data.directory
+        settings.namespace = ResourceNamespace(
+            region: region ?? Environment.value("PARLEY_REGION") ?? settings.namespace.region,
+            accountID: accountId ?? Environment.value("PARLEY_ACCOUNT_ID") ?? settings.namespace.accountID)
+        if let id = Environment.value("PARLEY_ACCESS_KEY_ID") {
+            guard let secret = Environment.value("PARLEY_SECRET_ACCESS_KEY") else {
+                throw ValidationError("PARLEY_ACCESS_KEY_ID is set but PARLEY_SECRET_ACCESS_KEY is not.")
+            }
+            settings.adminAccessKey = (id, secret)
+        }
+        settings.adminPassword = Environment.value("PARLEY_ADMIN_PASSWORD")
+        settings.tokenLifetime = TimeInterval(
+            try tokenLifetimeSeconds ?? Environment.integer("PARLEY_TOKEN_LIFETIME_SECONDS") ?? Int(settings.tokenLifetime))
+        settings.quotas.maximumRooms = try maxRooms ?? Environment.integer("PARLEY_MAX_ROOMS") ?? settings.quotas.maximumRooms
+        settings.quotas.maximumLoggingConfigurations =
+            try maxLoggingConfigurations ?? Environment.integer("PARLEY_MAX_LOGGING_CONFIGURATIONS")
+            ?? settings.quotas.maximumLoggingConfigurations
+        var limits = settings.messagingLimits
+        limits.maximumConcurrentConnections =
+            try maxConnections ?? Environment.integer("PARLEY_MAX_CONNECTIONS") ?? limits.maximumConcurrentConnections
+        limits.sendMessagePerSecond = try sendMessageRate ?? Environment.integer("PARLEY_SEND_MESSAGE_RATE") ?? limits.sendMessagePerSecond
+        limits.deleteMessagePerSecond =
+            try deleteMessageRate ?? Environment.integer("PARLEY_DELETE_MESSAGE_RATE") ?? limits.deleteMessagePerSecond
+        limits.disconnectUserPerSecond =
+            try disconnectUserRate ?? Environment.integer("PARLEY_DISCONNECT_USER_RATE") ?? limits.disconnectUserPerSecond
+        limits.sendEventPerSecond = try sendEventRate ?? Environment.integer("PARLEY_SEND_EVENT_RATE") ?? limits.sendEventPerSecond
+        limits.requestsPerConnectionPerSecond =
+            try connectionRequestRate ?? Environment.integer("PARLEY_CONNECTION_REQUEST_RATE") ?? limits.requestsPerConnectionPerSecond
+        settings.messagingLimits = limits
+        settings.tlsCertificatePath = tlsCertificate ?? Environment.value("PARLEY_TLS_CERTIFICATE")
+        settings.tlsKeyPath = tlsKey ?? Environment.value("PARLEY_TLS_KEY")
+        guard (settings.tlsCertificatePath == nil) == (settings.tlsKeyPath == nil) else {
+            throw ValidationError("--tls-certificate and --tls-key go together.")
+        }
+        settings.trustedProxies = (trustedProxies ?? Environment.value("PARLEY_TRUSTED_PROXIES") ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+
+        var logger = Logger(label: "parley")
+        logger.logLevel = Environment.value("LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let app = try await buildApplication(settings, logger: logger)
+        try await app.runService()
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage API access keys offline (the server need not run).",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an access key and print its secret once.")
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            let database = try await KeyStore.open(data.directory)
+            let key = AccessKey.generate(at: Date())
+            try await database.insertAccessKey(key)
+            print("AccessKeyId: \(key.accessKeyID)")
+            print("SecretAccessKey: \(key.secretAccessKey)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List access keys with their status.")
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            let database = try await KeyStore.open(data.directory)
+            for key in try await database.accessKeys() {
+                let status = key.revokeTime == nil ? "active" : "revoked"
+                print("\(key.accessKeyID)\t\(status)\tcreated \(Timestamp.format(key.createTime))")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an access key.")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The access key id to revoke.") var accessKeyId: String
+
+        func run() async throws {
+            let database = try await KeyStore.open(data.directory)
+            guard try await database.revokeAccessKey(accessKeyID: accessKeyId, at: Date()) else {
+                throw ValidationError("No active access key \(accessKeyId).")
+            }
+            print("Revoked \(accessKeyId).")
+        }
+    }
+}
+
+/// Opens a data directory's database for the offline key commands.
+enum KeyStore {
+    static func open(_ directory: String) async throws -> AppDatabase {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let database = try AppDatabase.onDisk(
+            path: (directory as NSString).appendingPathComponent("parley.sqlite"),
+            serverKey: try DataDirectory.serverKey(directory))
+        try await database.migrate()
+        return database
+    }
+}
+
+extension Environment {
+    static func value(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static func integer(_ name: String) throws -> Int? {
+        guard let text = value(name) else { return nil }
+        guard let number = Int(text) else { throw ValidationError("\(name) must be a whole number, got '\(text)'.") }
+        return number
+    }
+}

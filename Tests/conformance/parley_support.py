@@ -1,0 +1,503 @@
+"""Helpers shared by the Parley black-box conformance suite.
+
+Everything here talks to a real `parley` process over HTTP (boto3, raw SigV4
+requests, the AWS CLI). Fixtures live in conftest.py; this module holds the
+server handle and the assertion helpers so test modules can import them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+from unittest import mock
+from urllib.parse import quote, urlencode
+
+import boto3
+import botocore.auth
+import pytest
+import requests
+from botocore.auth import SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_BINARY = REPO_ROOT / ".build" / "debug" / "parley"
+
+ADMIN_ACCESS_KEY_ID = "AKIDPARLEYTEST"
+ADMIN_SECRET_ACCESS_KEY = "parleyTestSecretKey0123456789abcdefghijk"  # 40 chars
+assert len(ADMIN_SECRET_ACCESS_KEY) == 40
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "000000000000"
+
+STARTUP_TIMEOUT_S = 60.0
+SHUTDOWN_TIMEOUT_S = 10.0
+
+ID_RE = re.compile(r"^[a-zA-Z0-9]{12}$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:review"
+
+
+THROTTLE_RETRIES = 8
+
+
+def throttle_backoff(attempt: int) -> None:
+    """Back off after a 429 ThrottlingException (API TPS quotas), like botocore's standard retries.
+
+    This is not a readiness wait: readiness is always polled via /health with a deadline.
+    """
+    time.sleep(min(0.2 * 2**attempt, 5.0))
+
+
+def unique(prefix: str = "t") -> str:
+    """A name matching [a-zA-Z0-9-_]* that no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def random_id() -> str:
+    """A well-formed (12 chars [a-zA-Z0-9]) id that no server has issued."""
+    return "Zz" + uuid.uuid4().hex[:10]
+
+
+def room_arn_re(region: str, account: str) -> re.Pattern[str]:
+    return re.compile(rf"^arn:aws:ivschat:{re.escape(region)}:{re.escape(account)}:room/([a-zA-Z0-9]{{12}})$")
+
+
+def lc_arn_re(region: str, account: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"^arn:aws:ivschat:{re.escape(region)}:{re.escape(account)}:logging-configuration/([a-zA-Z0-9]{{12}})$"
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def assert_close(actual: dt.datetime, expected: dt.datetime, tolerance_s: float = 15.0) -> None:
+    assert isinstance(actual, dt.datetime), f"expected a datetime, got {actual!r}"
+    assert actual.tzinfo is not None, f"timestamp {actual!r} has no timezone"
+    delta = abs((actual - expected).total_seconds())
+    assert delta <= tolerance_s, f"{actual.isoformat()} is {delta:.1f}s away from {expected.isoformat()}"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def error_type_of(resp: requests.Response) -> str:
+    """The x-amzn-ErrorType header without any ':<namespace>' suffix."""
+    value = resp.headers.get("x-amzn-ErrorType", "")
+    return value.split(":", 1)[0]
+
+
+def assert_raw_error(resp: requests.Response, status: int, code: str | tuple[str, ...]) -> dict[str, Any]:
+    """Assert an AWS rest-json error response; return its decoded JSON body."""
+    codes = (code,) if isinstance(code, str) else code
+    assert resp.status_code == status, f"expected {status} {codes}, got {resp.status_code}: {resp.text[:500]}"
+    assert error_type_of(resp) in codes, (
+        f"x-amzn-ErrorType is {resp.headers.get('x-amzn-ErrorType')!r}, expected one of {codes}; body {resp.text[:300]}"
+    )
+    try:
+        body = resp.json()
+    except ValueError:  # pragma: no cover - the assertion below reports it
+        pytest.fail(f"error body is not JSON: {resp.text[:300]!r}")
+    assert isinstance(body, dict), f"error body is not a JSON object: {body!r}"
+    message = body.get("message", body.get("Message"))
+    assert isinstance(message, str) and message, f"error body has no message: {body!r}"
+    return body
+
+
+def field_names(body: Mapping[str, Any]) -> list[str]:
+    fields = body.get("fieldList") or []
+    assert isinstance(fields, list), f"fieldList is not a list: {fields!r}"
+    names = []
+    for f in fields:
+        assert isinstance(f, dict) and isinstance(f.get("name"), str), f"bad fieldList entry {f!r}"
+        assert isinstance(f.get("message"), str), f"fieldList entry without message {f!r}"
+        names.append(f["name"])
+    return names
+
+
+def names_field(name: str, leaf: str) -> bool:
+    """True when a fieldList name (possibly a path like 'a.b[0].c') names `leaf`."""
+    return leaf in re.split(r"[^A-Za-z0-9]+", name)
+
+
+def assert_validation(body: Mapping[str, Any], field: str | None = None) -> None:
+    """A ValidationException body (raw JSON, or boto3's e.response) for `field`."""
+    assert body.get("reason") in ("FIELD_VALIDATION_FAILED", "OTHER", "UNKNOWN_OPERATION"), body
+    if field is not None:
+        assert body.get("reason") == "FIELD_VALIDATION_FAILED", body
+        names = field_names(body)
+        assert any(names_field(n, field) for n in names), f"fieldList {names} does not name {field!r}"
+
+
+class AwsError:
+    """Filled in by `raises_aws` once the block has raised."""
+
+    response: dict[str, Any]
+
+    @property
+    def code(self) -> str:
+        return self.response["Error"]["Code"]
+
+    @property
+    def status(self) -> int:
+        return self.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@contextlib.contextmanager
+def raises_aws(
+    code: str | tuple[str, ...], status: int | None = None, field: str | None = None
+) -> Iterator[AwsError]:
+    """`with raises_aws("ValidationException", 400, field="name") as err:` around a boto3 call.
+
+    `code` may be a tuple of acceptable error codes.
+    """
+    codes = (code,) if isinstance(code, str) else code
+    holder = AwsError()
+    with pytest.raises(ClientError) as info:
+        yield holder
+    holder.response = info.value.response
+    assert holder.code in codes, f"expected {codes}, got {holder.code}: {holder.response}"
+    if status is not None:
+        assert holder.status == status, f"expected HTTP {status}, got {holder.status}"
+    headers = holder.response["ResponseMetadata"].get("HTTPHeaders", {})
+    assert headers.get("x-amzn-errortype", "").split(":", 1)[0] == holder.code, headers
+    if holder.code == "ValidationException":
+        assert_validation(holder.response, field)
+    if holder.code == "ResourceNotFoundException":
+        assert holder.response.get("resourceId"), holder.response
+        assert holder.response.get("resourceType"), holder.response
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@dataclass
+class CliResult:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        assert self.returncode == 0, f"aws {' '.join(self.args)} failed ({self.returncode}): {self.stderr}"
+        return json.loads(self.stdout) if self.stdout.strip() else {}
+
+
+# --------------------------------------------------------------------------- server
+
+
+@dataclass
+class ParleyServer:
+    """A running (or stopped) `parley serve` process and ways to talk to it."""
+
+    binary: Path
+    data_dir: Path
+    log_dir: Path
+    region: str = DEFAULT_REGION
+    account: str = DEFAULT_ACCOUNT
+    access_key: str | None = ADMIN_ACCESS_KEY_ID
+    secret_key: str | None = ADMIN_SECRET_ACCESS_KEY
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    runs: int = 0
+    returncodes: list[int] = field(default_factory=list)
+
+    # ---- lifecycle
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_") and not k.startswith("AWS_")}
+        env["PARLEY_REGION"] = self.region
+        env["PARLEY_ACCOUNT_ID"] = self.account
+        if self.access_key is not None:
+            env["PARLEY_ACCESS_KEY_ID"] = self.access_key
+            env["PARLEY_SECRET_ACCESS_KEY"] = self.secret_key or ""
+        env.update(self.extra_env)
+        return env
+
+    def stdout_path(self, run: int | None = None) -> Path:
+        return self.log_dir / f"parley-{self.runs if run is None else run}.stdout.log"
+
+    def stderr_path(self, run: int | None = None) -> Path:
+        return self.log_dir / f"parley-{self.runs if run is None else run}.stderr.log"
+
+    def output(self, run: int | None = None) -> str:
+        """stdout + stderr of run `run` (default: the latest)."""
+        parts = []
+        for p in (self.stdout_path(run), self.stderr_path(run)):
+            if p.exists():
+                parts.append(p.read_text(errors="replace"))
+        return "\n".join(parts)
+
+    def start(self) -> "ParleyServer":
+        assert self.process is None, "server already running"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.runs += 1
+        self.port = free_port()
+        cmd = [
+            str(self.binary), "serve",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--data-dir", str(self.data_dir),
+        ]
+        with open(self.stdout_path(), "wb") as out, open(self.stderr_path(), "wb") as err:
+            self.process = subprocess.Popen(cmd, env=self._env(), stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        last_error: str = ""
+        session = requests.Session()
+        while time.monotonic() < deadline:
+            rc = self.process.poll() if self.process else None
+            if rc is not None:
+                self.process = None
+                raise RuntimeError(f"parley exited with {rc} before becoming healthy:\n{self.output()[-4000:]}")
+            try:
+                r = session.get(self.endpoint + "/health", timeout=1.0)
+                if r.status_code == 200:
+                    return
+                last_error = f"HTTP {r.status_code}"
+            except requests.RequestException as e:  # not listening yet
+                last_error = repr(e)
+            # Block on the process for a moment instead of spinning; returns early if it dies.
+            try:
+                self.process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+        self.stop(check=False)
+        raise RuntimeError(f"parley not healthy within {STARTUP_TIMEOUT_S}s ({last_error}):\n{self.output()[-4000:]}")
+
+    def stop(self, check: bool = True) -> int | None:
+        """SIGTERM the server; with check, assert it exits 0 within 10 s."""
+        proc, self.process = self.process, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            if check:
+                pytest.fail(f"parley did not exit within {SHUTDOWN_TIMEOUT_S}s of SIGTERM")
+            return None
+        self.returncodes.append(rc)
+        if check:
+            assert rc == 0, f"parley exited with {rc} after SIGTERM:\n{self.output()[-4000:]}"
+        return rc
+
+    def restart(self) -> "ParleyServer":
+        self.stop()
+        return self.start()
+
+    # ---- ARNs
+
+    def room_arn(self, room_id: str | None = None) -> str:
+        return f"arn:aws:ivschat:{self.region}:{self.account}:room/{room_id or random_id()}"
+
+    def lc_arn(self, lc_id: str | None = None) -> str:
+        return f"arn:aws:ivschat:{self.region}:{self.account}:logging-configuration/{lc_id or random_id()}"
+
+    # ---- clients
+
+    def client(
+        self,
+        *,
+        validate: bool = True,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        region: str | None = None,
+    ):
+        """A boto3 ivschat client for this server (validate=False disables botocore's client-side checks)."""
+        return boto3.client(
+            "ivschat",
+            endpoint_url=self.endpoint,
+            region_name=region or self.region,
+            aws_access_key_id=access_key or self.access_key,
+            aws_secret_access_key=secret_key or self.secret_key,
+            config=Config(
+                parameter_validation=validate,
+                # Standard mode retries ThrottlingException (429) with backoff, so a server
+                # enforcing the API TPS quotas (SPEC section 8) does not fail bursty tests.
+                retries={"max_attempts": 8, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
+        )
+
+    def _url(self, path: str, query: Mapping[str, Any] | list[tuple[str, Any]] | None) -> str:
+        url = self.endpoint + path
+        if query:
+            url += "?" + urlencode(query, doseq=True, quote_via=quote, safe="-_.~")
+        return url
+
+    @staticmethod
+    def _body_bytes(body: Any) -> bytes:
+        if body is None:
+            return b""
+        if isinstance(body, bytes):
+            return body
+        if isinstance(body, str):
+            return body.encode()
+        return json.dumps(body).encode()
+
+    def signed(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        *,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        region: str | None = None,
+        service: str = "ivschat",
+        sign_time: dt.datetime | None = None,
+        send_body: Any = None,
+        send_query: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+    ) -> requests.Response:
+        """Send a SigV4-signed request. `body` may be a dict/list (JSON-encoded), str or bytes.
+
+        sign_time signs as of that UTC instant; send_body / send_query replace what was
+        signed with something else on the wire (tampering).
+        """
+        for attempt in range(THROTTLE_RETRIES):
+            resp = self._signed_once(
+                method, path, body, headers, query,
+                access_key=access_key, secret_key=secret_key, region=region, service=service,
+                sign_time=sign_time, send_body=send_body, send_query=send_query,
+            )
+            if resp.status_code != 429 or attempt == THROTTLE_RETRIES - 1:
+                return resp
+            throttle_backoff(attempt)
+        raise AssertionError("unreachable")
+
+    def _signed_once(
+        self, method, path, body, headers, query, *, access_key, secret_key, region, service,
+        sign_time, send_body, send_query,
+    ) -> requests.Response:
+        data = self._body_bytes(body)
+        hdrs = {"Content-Type": "application/json"} if body is not None else {}
+        hdrs.update(headers or {})
+        request = AWSRequest(method=method, url=self._url(path, query), data=data, headers=hdrs)
+        auth = SigV4Auth(
+            Credentials(access_key or self.access_key, secret_key or self.secret_key),
+            service,
+            region or self.region,
+        )
+        if sign_time is not None:
+            naive = sign_time.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            with mock.patch.object(botocore.auth, "get_current_datetime", return_value=naive):
+                auth.add_auth(request)
+        else:
+            auth.add_auth(request)
+        prepared = request.prepare()
+        url = prepared.url if send_query is None else self._url(path, send_query)
+        wire_body = prepared.body if send_body is None else self._body_bytes(send_body)
+        wire_headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
+        return requests.request(method, url, data=wire_body, headers=wire_headers, timeout=30)
+
+    def unsigned(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> requests.Response:
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        return requests.request(method, self.endpoint + path, data=self._body_bytes(body), headers=hdrs, timeout=30)
+
+    def presigned_url(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None = None,
+        *,
+        expires: int = 300,
+        sign_time: dt.datetime | None = None,
+    ) -> str:
+        request = AWSRequest(method=method, url=self._url(path, query))
+        auth = SigV4QueryAuth(Credentials(self.access_key, self.secret_key), "ivschat", self.region, expires=expires)
+        if sign_time is not None:
+            naive = sign_time.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            with mock.patch.object(botocore.auth, "get_current_datetime", return_value=naive):
+                auth.add_auth(request)
+        else:
+            auth.add_auth(request)
+        return request.prepare().url
+
+    def cli(
+        self,
+        *args: str,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        timeout: float = 120,
+    ) -> CliResult:
+        """Run `aws ivschat <args> --endpoint-url <server> --output json`."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            AWS_ACCESS_KEY_ID=access_key or self.access_key or "",
+            AWS_SECRET_ACCESS_KEY=secret_key or self.secret_key or "",
+            AWS_DEFAULT_REGION=self.region,
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_EC2_METADATA_DISABLED="true",
+            AWS_RETRY_MODE="standard",
+            AWS_MAX_ATTEMPTS="6",
+            AWS_PAGER="",
+        )
+        argv = ["aws", "ivschat", *args, "--endpoint-url", self.endpoint, "--output", "json"]
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+        return CliResult(list(args), proc.returncode, proc.stdout, proc.stderr)
+
+
+def tags_path(arn: str) -> str:
+    """The rest-json path for /tags/{resourceArn}, label-encoded like botocore does."""
+    return "/tags/" + quote(arn, safe="")
+
+
+def run_keys(binary: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`parley keys <args> --data-dir DIR` (offline key management)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    return subprocess.run(
+        [str(binary), "keys", *args, "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+_KEY_ID_RE = re.compile(r"(?:aws_access_key_id|AccessKeyId|Access Key Id)\s*[:=]\s*([A-Za-z0-9]+)", re.I)
+_SECRET_RE = re.compile(r"(?:aws_secret_access_key|SecretAccessKey|Secret Access Key)\s*[:=]\s*(\S+)", re.I)
+
+
+def parse_credentials(text: str) -> tuple[str | None, str | None]:
+    """(access key id, secret) printed in `text`, or None where absent."""
+    k = _KEY_ID_RE.search(text)
+    s = _SECRET_RE.search(text)
+    return (k.group(1) if k else None, s.group(1) if s else None)
