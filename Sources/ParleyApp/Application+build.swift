@@ -62,15 +62,15 @@ public func buildApplication(
     let webSocket = HTTP1WebSocketUpgradeChannel.Configuration(
         http1: .init(),
         ws: .init(maxFrameSize: settings.maximumFrameSize, autoPing: .enabled(timePeriod: settings.pingInterval)))
-    var server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: webSocket) { head, channel, logger in
+    var server = HTTPServerBuilder.chat(configuration: webSocket) { head, channel, logger in
         switch await chat.admit(head, peer: channel.remoteAddress) {
         case .accepted(let accepted):
-            return .upgrade([.secWebSocketProtocol: accepted.subprotocol]) { inbound, outbound, context in
-                await chat.serve(accepted, inbound: inbound, outbound: outbound, logger: context.logger)
+            return .upgrade([.secWebSocketProtocol: accepted.subprotocol]) { inbound, outbound, logger in
+                await chat.serve(accepted, inbound: inbound, outbound: outbound, logger: logger)
             }
         case .refused(let status, let message):
             logger.info("Chat connection refused", metadata: ["status": "\(status.code)", "reason": "\(message)"])
-            return .dontUpgrade
+            return .refuse(status, message)
         }
     }
     if let certificate = settings.tlsCertificatePath, let key = settings.tlsKeyPath {

@@ -1,0 +1,184 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+@_spi(WSInternal) import WSCore
+
+/// An HTTP/1.1 channel that serves the routes and upgrades chat connections, like HummingbirdWebSocket's
+/// `HTTP1WebSocketUpgradeChannel`, except that a refused upgrade is answered with the status and message
+/// the chat endpoint chose (401, 404, 429 …) instead of a bare 400, as the IVS messaging endpoint does.
+struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
+    typealias Handler = @Sendable (WebSocketInboundStream, WebSocketOutboundWriter, Logger) async -> Void
+
+    /// What to do with an upgrade request.
+    enum Decision: Sendable {
+        case upgrade(HTTPFields, Handler)
+        case refuse(HTTPResponse.Status, String)
+    }
+
+    enum UpgradeResult: Sendable {
+        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, Handler, Logger)
+        case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, HTTPResponse.Status, String)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let upgradeResult: EventLoopFuture<UpgradeResult>
+        let channel: any Channel
+    }
+
+    let responder: Responder
+    let configuration: HTTP1WebSocketUpgradeChannel.Configuration
+    let decide: @Sendable (HTTPRequest, any Channel, Logger) async -> Decision
+
+    init(
+        responder: @escaping Responder, configuration: HTTP1WebSocketUpgradeChannel.Configuration,
+        decide: @escaping @Sendable (HTTPRequest, any Channel, Logger) async -> Decision
+    ) {
+        self.responder = Self.redirectingLateUpgrades(responder)
+        self.configuration = configuration
+        self.decide = decide
+    }
+
+    /// Only the first request of a connection can be upgraded. A later one asking for a WebSocket is sent back
+    /// to the same URL with `Connection: close`, so the client retries on a fresh connection (as Hummingbird does).
+    private static func redirectingLateUpgrades(_ responder: @escaping Responder) -> Responder {
+        struct ClosingAfterRedirect: Error {}
+        return { request, writer, channel in
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+                return try await responder(request, writer, channel)
+            }
+            let response = HTTPResponse(
+                status: .temporaryRedirect, headerFields: [.connection: "close", .location: request.head.path ?? "/"])
+            try await writer.writeResponse(response)
+            throw ClosingAfterRedirect()
+        }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let decision = NIOLockedValueBox<Decision?>(nil)
+            let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
+                maxFrameSize: configuration.ws.maxFrameSize,
+                enableAutomaticErrorHandling: true,
+                shouldUpgrade: { channel, head in
+                    let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
+                    promise.completeWithTask {
+                        let request = try HTTPRequest(head, secure: false, splitCookie: false)
+                        let outcome = await decide(request, channel, logger)
+                        decision.withLockedValue { $0 = outcome }
+                        guard case .upgrade(let headers, _) = outcome else { return nil }
+                        return HTTPHeaders(headers)
+                    }
+                    return promise.futureResult
+                },
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                        guard case .upgrade(_, let handler) = decision.withLockedValue({ $0 }) else {
+                            preconditionFailure("upgraded without an upgrade decision")
+                        }
+                        return UpgradeResult.websocket(asyncChannel, handler, logger)
+                    }
+                })
+            let upgradeConfiguration = NIOTypedHTTPServerUpgradeConfiguration(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandlers(configuration.http1.additionalChannelHandlers())
+                        try channel.pipeline.syncOperations.addHandler(
+                            HTTPConnectionStateHandler(
+                                idleTimeout: configuration.http1.idleTimeout.map { .nanoseconds($0.nanoseconds) }, logger: logger))
+                        let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                        if case .refuse(let status, let message) = decision.withLockedValue({ $0 }) {
+                            return UpgradeResult.refused(asyncChannel, status, message)
+                        }
+                        return UpgradeResult.notUpgraded(asyncChannel)
+                    }
+                })
+            var pipeline = NIOUpgradableHTTPServerPipelineConfiguration<UpgradeResult>(upgradeConfiguration: upgradeConfiguration)
+            pipeline.enablePipelining = false
+            pipeline.enableErrorHandling = false
+            pipeline.enableResponseHeaderValidation = false
+            pipeline.decoderConfiguration.maxHeaderFieldSize = configuration.http1.httpDecoder.maxHeaderFieldSize
+            pipeline.decoderConfiguration.maxHeaderListSize = configuration.http1.httpDecoder.maxHeaderListSize
+            pipeline.decoderConfiguration.maxHeaderFieldCount = configuration.http1.httpDecoder.maxHeaderFieldCount
+            let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            return Value(upgradeResult: result, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.upgradeResult.get() {
+            case .notUpgraded(let http1):
+                await handleHTTP(asyncChannel: http1, logger: logger)
+            case .refused(let http1, let status, let message):
+                await refuse(http1, status: status, message: message)
+            case .websocket(let asyncChannel, let handler, let logger):
+                do {
+                    _ = try await WebSocketHandler.handle(
+                        type: .server,
+                        configuration: .init(
+                            extensions: [], autoPing: configuration.ws.autoPing, closeTimeout: configuration.ws.closeTimeout,
+                            validateUTF8: true, maxFrameSize: configuration.ws.maxFrameSize),
+                        asyncChannel: asyncChannel, context: ChatSocketContext(logger: logger),
+                        handler: { inbound, outbound, context in await handler(inbound, outbound, context.logger) })
+                } catch {
+                    logger.debug("Chat connection ended with an error", metadata: ["error": "\(error)"])
+                }
+            }
+        } catch {
+            logger.debug("Connection setup failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Answers a refused upgrade with its status and a short JSON body, then closes the connection.
+    private func refuse(_ channel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, status: HTTPResponse.Status, message: String)
+        async
+    {
+        try? await channel.executeThenClose { _, outbound in
+            var body = ByteBuffer()
+            body.writeString("{\"message\":")
+            var quoted = ""
+            for scalar in message.unicodeScalars {
+                switch scalar {
+                case "\"": quoted += "\\\""
+                case "\\": quoted += "\\\\"
+                default: quoted.unicodeScalars.append(scalar)
+                }
+            }
+            body.writeString("\"\(quoted)\"}")
+            let head = HTTPResponse(
+                status: status,
+                headerFields: [.connection: "close", .contentType: "application/json", .contentLength: String(body.readableBytes)])
+            try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
+        }
+    }
+}
+
+struct ChatSocketContext: WebSocketContext {
+    let logger: Logger
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 with chat upgrades answered by `decide`.
+    static func chat(
+        configuration: HTTP1WebSocketUpgradeChannel.Configuration,
+        decide: @escaping @Sendable (HTTPRequest, any Channel, Logger) async -> ChatServerChannel.Decision
+    ) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            ChatServerChannel(responder: responder, configuration: configuration, decide: decide)
+        }
+    }
+}
