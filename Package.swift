@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The domain: resources, their rules, identifiers, errors and chat tokens.
@@ -55,11 +56,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Message review: calling rooms' handlers (webhooks, Lambda, built-in filters) before delivery.
+        .target(
+            name: "ParleyReview",
+            dependencies: [
+                "ParleyDomain", "AWSSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP application: control-plane API, WebSocket endpoint; `buildApplication` is the composition root.
         .target(
             name: "ParleyApp",
             dependencies: [
-                "ParleyDomain", "AWSSigV4", "ParleyStorage", "ParleyMessaging",
+                "ParleyDomain", "AWSSigV4", "ParleyStorage", "ParleyMessaging", "ParleyReview",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -95,6 +111,7 @@ let package = Package(
         ),
         .testTarget(name: "ParleyStorageTests", dependencies: ["ParleyStorage"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyMessagingTests", dependencies: ["ParleyMessaging"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyReviewTests", dependencies: ["ParleyReview"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ParleyAppTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import AWSSigV4
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -8,6 +9,7 @@ import Logging
 import NIOCore
 import ParleyDomain
 import ParleyMessaging
+import ParleyReview
 import ParleyStorage
 import ServiceLifecycle
 
@@ -32,16 +34,24 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let serverKey: ServerKey
     let database: AppDatabase
+    let webhookSecret: String
     if let directory = settings.dataDirectory {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         serverKey = try DataDirectory.serverKey(directory)
         database = try AppDatabase.onDisk(path: (directory as NSString).appendingPathComponent("parley.sqlite"), serverKey: serverKey)
+        webhookSecret = try settings.reviewWebhookSecret ?? DataDirectory.reviewWebhookSecret(directory)
     } else {
         serverKey = .generate()
         database = try AppDatabase.inMemory(serverKey: serverKey)
+        webhookSecret = settings.reviewWebhookSecret ?? Base64URL.encode(ServerKey.generate().rawRepresentation)
     }
 
-    let live = LiveRooms(limits: settings.messagingLimits, clock: clock, bus: LocalRoomBus())
+    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+    let reviewer = ReviewService(
+        httpClient: httpClient, namespace: settings.namespace, webhookSecret: webhookSecret, lambda: .fromEnvironment(),
+        blockedTerms: try settings.blockedTermsFile.map { try BlockedTerms.load(contentsOf: URL(fileURLWithPath: $0)) } ?? BlockedTerms(),
+        logger: logger)
+    let live = LiveRooms(limits: settings.messagingLimits, clock: clock, bus: LocalRoomBus(), reviewer: reviewer)
     let controlPlane = ControlPlane(
         store: database, live: live, namespace: settings.namespace, clock: clock, serverKey: serverKey, quotas: settings.quotas,
         tokenLifetime: settings.tokenLifetime)
@@ -90,6 +100,8 @@ public func buildApplication(
         try await AccessKeyBootstrap(store: database, clock: clock, namespace: settings.namespace, output: output)
             .ensureAdminKey(settings.adminAccessKey)
     }
-    app.addServices(SessionSweeper(live: live, store: database, clock: clock), ActivityFeedShutdown(feed: live.activity))
+    app.addServices(
+        SessionSweeper(live: live, store: database, clock: clock), ActivityFeedShutdown(feed: live.activity),
+        HTTPClientShutdown(client: httpClient))
     return app
 }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import ParleyDomain
@@ -30,6 +31,16 @@ struct ActivityFeedShutdown: Service {
     func run() async throws {
         try? await gracefulShutdown()
         feed.finish()
+    }
+}
+
+/// Shuts the outbound HTTP client (review handlers, log destinations) down after the server stops.
+struct HTTPClientShutdown: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
     }
 }
 

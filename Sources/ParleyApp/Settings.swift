@@ -26,6 +26,11 @@ public struct ParleySettings: Sendable {
     public var maximumAPIBodySize = 1 << 20
     /// The largest WebSocket frame accepted; larger frames close the connection with 1009.
     public var maximumFrameSize = 64 * 1024
+    /// The HMAC key webhook review handlers verify requests with (`PARLEY_REVIEW_WEBHOOK_SECRET`);
+    /// without one, a random secret is kept in the data directory (`review-webhook.secret`).
+    public var reviewWebhookSecret: String?
+    /// The `builtin:blocked-terms` lists (a JSON file, see `BlockedTerms`).
+    public var blockedTermsFile: String?
     /// Ping quiet WebSocket connections this often; a connection that does not answer is dropped.
     public var pingInterval: Duration = .seconds(30)
 

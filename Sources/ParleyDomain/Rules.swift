@@ -72,9 +72,12 @@ public enum RoomRules {
         validator.characters(name, field, "[a-zA-Z0-9-_]*", CharacterClass.isNameCharacter)
     }
 
-    /// A review handler URI is empty (detach), a Lambda function ARN, or an http(s) URL.
+    /// The built-in handler that denies or masks a room's blocked terms.
+    public static let blockedTermsHandlerURI = "builtin:blocked-terms"
+
+    /// A review handler URI is empty (detach), a Lambda function ARN, an http(s) URL, or a built-in handler.
     public static func isValidReviewHandlerURI(_ uri: String) -> Bool {
-        if uri.isEmpty { return true }
+        if uri.isEmpty || uri == blockedTermsHandlerURI { return true }
         if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
             let rest = uri.drop(while: { $0 != "/" }).dropFirst(2)
             return !rest.isEmpty && !rest.hasPrefix("/")

@@ -26,6 +26,7 @@ public final class LiveRooms: Sendable {
     public let activity = ActivityFeed()
     private let clock: any WallClock
     private let bus: any RoomBus
+    private let reviewer: (any MessageReviewer)?
     private let state = Mutex(State())
     private let sendMessageBucket: SharedTokenBucket
     private let deleteMessageBucket: SharedTokenBucket
@@ -33,10 +34,12 @@ public final class LiveRooms: Sendable {
     private let sendEventBucket: SharedTokenBucket
     private let slowConsumerDrops = Atomic<Int>(0)
 
-    public init(limits: MessagingLimits, clock: any WallClock, bus: any RoomBus) {
+    /// - Parameter reviewer: calls rooms' review handlers; without one, handlers are not called (for tests of other parts).
+    public init(limits: MessagingLimits, clock: any WallClock, bus: any RoomBus, reviewer: (any MessageReviewer)? = nil) {
         self.limits = limits
         self.clock = clock
         self.bus = bus
+        self.reviewer = reviewer
         let now = clock.now()
         sendMessageBucket = SharedTokenBucket(ratePerSecond: limits.sendMessagePerSecond, now: now)
         deleteMessageBucket = SharedTokenBucket(ratePerSecond: limits.deleteMessagePerSecond, now: now)
@@ -130,7 +133,8 @@ public final class LiveRooms: Sendable {
     // MARK: Requests from clients
 
     /// Handles one text frame from a connection. Errors go back to that connection only.
-    public func handle(frame text: String, from connection: LiveConnection) {
+    /// A message for a room with a review handler waits for the review (at most the handler timeout).
+    public func handle(frame text: String, from connection: LiveConnection) async {
         let request: ClientRequest
         do {
             request = try ClientRequest.decode(text)
@@ -148,7 +152,7 @@ public final class LiveRooms: Sendable {
         let result: Result<String, MessagingError>
         switch request {
         case .sendMessage(let requestID, let content, let attributes):
-            result = sendMessage(from: connection, requestID: requestID, content: content, attributes: attributes, now: now)
+            result = await sendMessage(from: connection, requestID: requestID, content: content, attributes: attributes, now: now)
         case .deleteMessage(let requestID, let id, let reason):
             result =
                 connection.has(.deleteMessage)
@@ -174,7 +178,7 @@ public final class LiveRooms: Sendable {
 
     private func sendMessage(
         from connection: LiveConnection, requestID: String, content: String, attributes: [String: String], now: Date
-    ) -> Result<String, MessagingError> {
+    ) async -> Result<String, MessagingError> {
         guard connection.has(.sendMessage) else { return .failure(.forbidden("SEND_MESSAGE")) }
         let room: Room
         switch roomForRequest(connection.roomID, now: now, takingMessageToken: true) {
@@ -193,8 +197,22 @@ public final class LiveRooms: Sendable {
             return .failure(.throttled("SendMessage is limited to \(limits.sendMessagePerSecond) requests a second across all rooms."))
         }
         let id = ResourceID.generate()
+        var content = content
+        var attributes = attributes
+        if let handler = room.messageReviewHandler, let reviewer {
+            let request = ReviewRequest(
+                content: content, messageID: id, roomID: room.id, attributes: attributes, senderUserID: connection.userID,
+                senderAttributes: connection.info.attributes, senderIP: connection.info.remoteAddress)
+            switch await reviewer.review(request, handler: handler, maximumMessageLength: room.maximumMessageLength) {
+            case .allow(let reviewedContent, let reviewedAttributes):
+                content = reviewedContent
+                attributes = reviewedAttributes
+            case .deny(let reason):
+                return .failure(.denied(reason.isEmpty ? "The message was denied by the room's review handler." : reason))
+            }
+        }
         let frame = ServerFrame.message(
-            id: id, requestID: requestID, attributes: attributes, content: content, sendTime: now,
+            id: id, requestID: requestID, attributes: attributes, content: content, sendTime: clock.now(),
             senderUserID: connection.userID, senderAttributes: connection.info.attributes)
         bus.publish(.frame(roomID: room.id, kind: .message, text: frame))
         return .success(id)
@@ -330,6 +348,7 @@ public enum MessagingError: Error, Sendable, Equatable {
     case notFound(String)
     case tooLarge(String)
     case throttled(String)
+    case denied(String)
     case noLiveRoom
 
     public var code: Int {
@@ -339,12 +358,14 @@ public enum MessagingError: Error, Sendable, Equatable {
         case .notFound, .noLiveRoom: 404
         case .tooLarge: 413
         case .throttled: 429
+        case .denied: 406
         }
     }
 
     public var message: String {
         switch self {
-        case .invalid(let message), .notFound(let message), .tooLarge(let message), .throttled(let message): message
+        case .invalid(let message), .notFound(let message), .tooLarge(let message), .throttled(let message), .denied(let message):
+            message
         case .forbidden(let capability): "The token lacks the \(capability) capability."
         case .noLiveRoom: "The room has no live connections."
         }

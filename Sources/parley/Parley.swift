@@ -44,6 +44,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM private key for --tls-certificate (env PARLEY_TLS_KEY).") var tlsKey: String?
     @Option(help: "Comma-separated proxy addresses whose X-Forwarded-For is trusted (env PARLEY_TRUSTED_PROXIES).")
     var trustedProxies: String?
+    @Option(help: "JSON file of the builtin:blocked-terms lists (env PARLEY_BLOCKED_TERMS_FILE).") var blockedTerms: String?
 
     func run() async throws {
         var settings = ParleySettings()
@@ -85,6 +86,9 @@ struct Serve: AsyncParsableCommand {
         }
         settings.trustedProxies = (trustedProxies ?? Environment.value("PARLEY_TRUSTED_PROXIES") ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+
+        settings.reviewWebhookSecret = Environment.value("PARLEY_REVIEW_WEBHOOK_SECRET")
+        settings.blockedTermsFile = blockedTerms ?? Environment.value("PARLEY_BLOCKED_TERMS_FILE")
 
         var logger = Logger(label: "parley")
         logger.logLevel = Environment.value("LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info

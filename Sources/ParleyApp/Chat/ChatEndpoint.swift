@@ -91,7 +91,7 @@ struct ChatEndpoint: Sendable {
                 do {
                     for try await message in inbound.messages(maxSize: maximumFrameSize) {
                         switch message {
-                        case .text(let text): live.handle(frame: text, from: connection)
+                        case .text(let text): await live.handle(frame: text, from: connection)
                         case .binary:
                             live.reject(connection, requestID: "", code: 400, message: "Binary frames are not supported; send JSON text.")
                         }
