@@ -20,6 +20,8 @@ public final class LiveRooms: Sendable {
     struct State {
         var rooms: [String: RoomState] = [:]
         var connectionCount = 0
+        /// Rooms deleted while this node runs; a connection admitted just before the deletion still sees it.
+        var deletedRoomIDs: Set<String> = []
     }
 
     public let limits: MessagingLimits
@@ -62,12 +64,10 @@ public final class LiveRooms: Sendable {
         let accepted = state.withLock { state in
             guard state.connectionCount < limits.maximumConcurrentConnections else { return false }
             state.connectionCount += 1
-            state.rooms[
-                room.id,
-                default: RoomState(
-                    room: room, messageBucket: TokenBucket(ratePerSecond: room.maximumMessageRatePerSecond, now: info.connectedAt))
-            ]
-            .connections[info.connectionID] = connection
+            let fresh = RoomState(
+                room: room, deleted: state.deletedRoomIDs.contains(room.id),
+                messageBucket: TokenBucket(ratePerSecond: room.maximumMessageRatePerSecond, now: info.connectedAt))
+            state.rooms[room.id, default: fresh].connections[info.connectionID] = connection
             return true
         }
         guard accepted else { throw .connectionQuotaReached(limit: limits.maximumConcurrentConnections) }
@@ -127,7 +127,10 @@ public final class LiveRooms: Sendable {
 
     /// A deleted room keeps its live connections (as IVS does) but accepts no more requests.
     public func roomDeleted(id: String) {
-        state.withLock { $0.rooms[id]?.deleted = true }
+        state.withLock { state in
+            state.deletedRoomIDs.insert(id)
+            state.rooms[id]?.deleted = true
+        }
     }
 
     // MARK: Requests from clients
@@ -181,7 +184,7 @@ public final class LiveRooms: Sendable {
     ) async -> Result<String, MessagingError> {
         guard connection.has(.sendMessage) else { return .failure(.forbidden("SEND_MESSAGE")) }
         let room: Room
-        switch roomForRequest(connection.roomID, now: now, takingMessageToken: true) {
+        switch roomForRequest(connection.roomID, now: now, takingMessageToken: false) {
         case .success(let found): room = found
         case .failure(let error): return .failure(error)
         }
@@ -193,6 +196,8 @@ public final class LiveRooms: Sendable {
         guard size <= MessageRules.maximumMessageAttributesBytes else {
             return .failure(.tooLarge("Attributes must be at most \(MessageRules.maximumMessageAttributesBytes) bytes, got \(size)."))
         }
+        // Only valid messages spend the room's rate, so a stream of invalid ones cannot starve valid senders.
+        if case .failure(let error) = roomForRequest(connection.roomID, now: now, takingMessageToken: true) { return .failure(error) }
         guard sendMessageBucket.take(now: now) else {
             return .failure(.throttled("SendMessage is limited to \(limits.sendMessagePerSecond) requests a second across all rooms."))
         }

@@ -15,9 +15,12 @@ public struct TokenBucket: Sendable {
 
     /// Takes one token if there is one.
     public mutating func take(now: Date) -> Bool {
-        let elapsed = max(0, now.timeIntervalSince(lastRefill))
-        tokens = min(rate, tokens + elapsed * rate)
-        lastRefill = now
+        // Callers read the clock before taking the lock, so times can arrive slightly out of order:
+        // only time moving forward refills the bucket.
+        if now > lastRefill {
+            tokens = min(rate, tokens + now.timeIntervalSince(lastRefill) * rate)
+            lastRefill = now
+        }
         guard tokens >= 1 else { return false }
         tokens -= 1
         return true

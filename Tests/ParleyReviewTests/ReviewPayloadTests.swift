@@ -32,12 +32,10 @@ import Testing
     }
 
     @Test func attributesOverOneKilobyteAreRefused() {
-        let big = String(repeating: "x", count: 1020)
-        #expect(throws: Never.self) {
-            guard case .failure = decode(#"{"ReviewResult":"ALLOW","Content":"x","Attributes":{"key":"\#(big)"}}"#) else {
-                Issue.record("accepted 1 KB+ attributes")
-                return
-            }
+        let big = String(repeating: "x", count: 1022)
+        guard case .failure = decode(#"{"ReviewResult":"ALLOW","Content":"x","Attributes":{"key":"\#(big)"}}"#) else {
+            Issue.record("accepted 1 KB+ attributes")
+            return
         }
     }
 
