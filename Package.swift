@@ -70,11 +70,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(name: "CZlib"),
+        // Chat logging: the durable outbox and its shipping to S3, CloudWatch Logs, Firehose and local files.
+        .target(
+            name: "ParleyLogging",
+            dependencies: [
+                "ParleyDomain", "AWSSigV4", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP application: control-plane API, WebSocket endpoint; `buildApplication` is the composition root.
         .target(
             name: "ParleyApp",
             dependencies: [
-                "ParleyDomain", "AWSSigV4", "ParleyStorage", "ParleyMessaging", "ParleyReview",
+                "ParleyDomain", "AWSSigV4", "ParleyStorage", "ParleyMessaging", "ParleyReview", "ParleyLogging",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -112,6 +128,7 @@ let package = Package(
         .testTarget(name: "ParleyStorageTests", dependencies: ["ParleyStorage"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyMessagingTests", dependencies: ["ParleyMessaging"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyReviewTests", dependencies: ["ParleyReview"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyLoggingTests", dependencies: ["ParleyLogging", "ParleyStorage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ParleyAppTests",
             dependencies: [

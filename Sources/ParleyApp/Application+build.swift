@@ -8,6 +8,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import ParleyDomain
+import ParleyLogging
 import ParleyMessaging
 import ParleyReview
 import ParleyStorage
@@ -51,10 +52,16 @@ public func buildApplication(
         httpClient: httpClient, namespace: settings.namespace, webhookSecret: webhookSecret, lambda: .fromEnvironment(),
         blockedTerms: try settings.blockedTermsFile.map { try BlockedTerms.load(contentsOf: URL(fileURLWithPath: $0)) } ?? BlockedTerms(),
         logger: logger)
-    let live = LiveRooms(limits: settings.messagingLimits, clock: clock, bus: LocalRoomBus(), reviewer: reviewer)
+    let loggingStatistics = LoggingStatistics()
+    let destinations = LogDestinations(
+        httpClient: httpClient, environment: .fromEnvironment(region: settings.namespace.region), namespace: settings.namespace,
+        s3Directory: settings.s3Directory, verify: settings.verifyLogDestinations)
+    let live = LiveRooms(
+        limits: settings.messagingLimits, clock: clock, bus: LocalRoomBus(), reviewer: reviewer,
+        chatLog: ChatLogRecorder(store: database, statistics: loggingStatistics, logger: logger))
     let controlPlane = ControlPlane(
         store: database, live: live, namespace: settings.namespace, clock: clock, serverKey: serverKey, quotas: settings.quotas,
-        tokenLifetime: settings.tokenLifetime)
+        tokenLifetime: settings.tokenLifetime, destinationChecker: destinations)
     let chat = ChatEndpoint(
         live: live, store: database, tokens: ChatTokenCodec(key: serverKey), clock: clock,
         clientAddresses: ClientAddressResolver(trustedProxies: Set(settings.trustedProxies)), maximumFrameSize: settings.maximumFrameSize)
@@ -75,9 +82,10 @@ public func buildApplication(
     var server = HTTPServerBuilder.chat(configuration: webSocket) { head, channel, logger in
         switch await chat.admit(head, peer: channel.remoteAddress) {
         case .accepted(let accepted):
-            return .upgrade([.secWebSocketProtocol: accepted.subprotocol]) { inbound, outbound, logger in
-                await chat.serve(accepted, inbound: inbound, outbound: outbound, logger: logger)
-            }
+            return .upgrade(
+                [.secWebSocketProtocol: accepted.subprotocol],
+                { inbound, outbound, logger in await chat.serve(accepted, inbound: inbound, outbound: outbound, logger: logger) },
+                abandon: { chat.abandon(accepted) })
         case .refused(let status, let message):
             logger.info("Chat connection refused", metadata: ["status": "\(status.code)", "reason": "\(message)"])
             return .refuse(status, message)
@@ -102,6 +110,9 @@ public func buildApplication(
     }
     app.addServices(
         SessionSweeper(live: live, store: database, clock: clock), ActivityFeedShutdown(feed: live.activity),
+        LogShipper(
+            store: database, destinations: destinations, statistics: loggingStatistics, clock: clock, logger: logger,
+            maximumOutboxBytes: settings.maximumLogOutboxBytes, interval: settings.logShippingInterval),
         HTTPClientShutdown(client: httpClient))
     return app
 }

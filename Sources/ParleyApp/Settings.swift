@@ -31,6 +31,14 @@ public struct ParleySettings: Sendable {
     public var reviewWebhookSecret: String?
     /// The `builtin:blocked-terms` lists (a JSON file, see `BlockedTerms`).
     public var blockedTermsFile: String?
+    /// With a directory, S3 logging destinations write their objects to `<directory>/<bucket>/<key>` instead of S3.
+    public var s3Directory: String?
+    /// Check logging destinations when configurations are created or changed (CREATE_FAILED / UPDATE_FAILED otherwise).
+    public var verifyLogDestinations = true
+    /// The chat-log outbox's bound; past it the oldest undeliverable records are dropped and counted.
+    public var maximumLogOutboxBytes = 1 << 30
+    /// How often the outbox is shipped to destinations.
+    public var logShippingInterval: Duration = .seconds(1)
     /// Ping quiet WebSocket connections this often; a connection that does not answer is dropped.
     public var pingInterval: Duration = .seconds(30)
 

@@ -58,6 +58,19 @@ public protocol ParleyStore: Sendable {
     /// Returns false when no such active key exists.
     func revokeAccessKey(accessKeyID: String, at time: Date) async throws -> Bool
 
+    /// Appends records to the chat-log outbox in one transaction.
+    func appendToLogOutbox(_ records: [OutboxRecord]) async throws
+    /// The oldest waiting records of a logging configuration.
+    func logOutbox(loggingConfigurationID: String, limit: Int) async throws -> [OutboxRecord]
+    /// Logging configurations that have records waiting.
+    func loggingConfigurationsWithPendingRecords() async throws -> [String]
+    /// Forgets records their destination acknowledged.
+    func removeFromLogOutbox(sequences: [Int64]) async throws
+    /// The bytes of log lines waiting in the outbox.
+    func logOutboxSize() async throws -> Int
+    /// Drops the oldest waiting records until at most `bytes` remain; returns how many were dropped.
+    func trimLogOutbox(toBytes bytes: Int) async throws -> Int
+
     /// Records that a chat token was used; false if it had been used before.
     func redeemChatToken(id: String, expiresAt: Date) async throws -> Bool
     /// Forgets redeemed tokens that expired before `time` (they can no longer be presented anyway).

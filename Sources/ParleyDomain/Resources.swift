@@ -79,6 +79,8 @@ public struct LoggingConfiguration: Sendable, Equatable {
     public var updateTime: Date
     public var destination: LogDestination
     public var state: LoggingConfigurationState
+    /// Why the destination check failed, for CREATE_FAILED and UPDATE_FAILED.
+    public var failureReason: String?
     public var tags: [String: String]
 
     public init(
@@ -88,6 +90,7 @@ public struct LoggingConfiguration: Sendable, Equatable {
         updateTime: Date? = nil,
         destination: LogDestination,
         state: LoggingConfigurationState = .active,
+        failureReason: String? = nil,
         tags: [String: String] = [:]
     ) {
         self.id = id
@@ -96,6 +99,7 @@ public struct LoggingConfiguration: Sendable, Equatable {
         self.updateTime = updateTime ?? createTime
         self.destination = destination
         self.state = state
+        self.failureReason = failureReason
         self.tags = tags
     }
 }

@@ -29,6 +29,7 @@ public final class LiveRooms: Sendable {
     private let clock: any WallClock
     private let bus: any RoomBus
     private let reviewer: (any MessageReviewer)?
+    private let chatLog: (any ChatLog)?
     private let state = Mutex(State())
     private let sendMessageBucket: SharedTokenBucket
     private let deleteMessageBucket: SharedTokenBucket
@@ -36,12 +37,18 @@ public final class LiveRooms: Sendable {
     private let sendEventBucket: SharedTokenBucket
     private let slowConsumerDrops = Atomic<Int>(0)
 
-    /// - Parameter reviewer: calls rooms' review handlers; without one, handlers are not called (for tests of other parts).
-    public init(limits: MessagingLimits, clock: any WallClock, bus: any RoomBus, reviewer: (any MessageReviewer)? = nil) {
+    /// - Parameters:
+    ///   - reviewer: calls rooms' review handlers; without one, handlers are not called (for tests of other parts).
+    ///   - chatLog: archives deliveries of rooms with logging configurations; without one, nothing is archived.
+    public init(
+        limits: MessagingLimits, clock: any WallClock, bus: any RoomBus, reviewer: (any MessageReviewer)? = nil,
+        chatLog: (any ChatLog)? = nil
+    ) {
         self.limits = limits
         self.clock = clock
         self.bus = bus
         self.reviewer = reviewer
+        self.chatLog = chatLog
         let now = clock.now()
         sendMessageBucket = SharedTokenBucket(ratePerSecond: limits.sendMessagePerSecond, now: now)
         deleteMessageBucket = SharedTokenBucket(ratePerSecond: limits.deleteMessagePerSecond, now: now)
@@ -159,12 +166,12 @@ public final class LiveRooms: Sendable {
         case .deleteMessage(let requestID, let id, let reason):
             result =
                 connection.has(.deleteMessage)
-                ? deleteMessage(roomID: connection.roomID, messageID: id, reason: reason, requestID: requestID)
+                ? await deleteMessage(roomID: connection.roomID, messageID: id, reason: reason, requestID: requestID)
                 : .failure(.forbidden("DELETE_MESSAGE"))
         case .disconnectUser(let requestID, let userID, let reason):
             result =
                 connection.has(.disconnectUser)
-                ? disconnectUser(roomID: connection.roomID, userID: userID, reason: reason, requestID: requestID)
+                ? await disconnectUser(roomID: connection.roomID, userID: userID, reason: reason, requestID: requestID)
                 : .failure(.forbidden("DISCONNECT_USER"))
         }
         if case .failure(let error) = result {
@@ -184,7 +191,7 @@ public final class LiveRooms: Sendable {
     ) async -> Result<String, MessagingError> {
         guard connection.has(.sendMessage) else { return .failure(.forbidden("SEND_MESSAGE")) }
         let room: Room
-        switch roomForRequest(connection.roomID, now: now, takingMessageToken: false) {
+        switch roomForRequest(connection.roomID, storedRoom: nil, now: now, takingMessageToken: false) {
         case .success(let found): room = found
         case .failure(let error): return .failure(error)
         }
@@ -197,7 +204,9 @@ public final class LiveRooms: Sendable {
             return .failure(.tooLarge("Attributes must be at most \(MessageRules.maximumMessageAttributesBytes) bytes, got \(size)."))
         }
         // Only valid messages spend the room's rate, so a stream of invalid ones cannot starve valid senders.
-        if case .failure(let error) = roomForRequest(connection.roomID, now: now, takingMessageToken: true) { return .failure(error) }
+        if case .failure(let error) = roomForRequest(connection.roomID, storedRoom: nil, now: now, takingMessageToken: true) {
+            return .failure(error)
+        }
         guard sendMessageBucket.take(now: now) else {
             return .failure(.throttled("SendMessage is limited to \(limits.sendMessagePerSecond) requests a second across all rooms."))
         }
@@ -216,34 +225,43 @@ public final class LiveRooms: Sendable {
                 return .failure(.denied(reason.isEmpty ? "The message was denied by the room's review handler." : reason))
             }
         }
+        let sendTime = clock.now()
         let frame = ServerFrame.message(
-            id: id, requestID: requestID, attributes: attributes, content: content, sendTime: clock.now(),
+            id: id, requestID: requestID, attributes: attributes, content: content, sendTime: sendTime,
             senderUserID: connection.userID, senderAttributes: connection.info.attributes)
-        bus.publish(.frame(roomID: room.id, kind: .message, text: frame))
+        await broadcast(frame, kind: .message, in: room, at: sendTime)
         return .success(id)
     }
 
     // MARK: Actions shared by both planes
+    // The control plane passes the stored room (`storedRoom`), which may have nobody connected on this node;
+    // requests from a connection act on its live room.
 
     /// Broadcasts `aws:DELETE_MESSAGE`; returns the event id.
-    public func deleteMessage(roomID: String, messageID: String, reason: String, requestID: String) -> Result<String, MessagingError> {
+    public func deleteMessage(
+        roomID: String, storedRoom: Room? = nil, messageID: String, reason: String, requestID: String
+    ) async -> Result<String, MessagingError> {
         guard ResourceID.isValid(messageID) else { return .failure(.invalid("Id must be 12 characters of [a-zA-Z0-9].")) }
         guard reason.unicodeScalars.count <= MessageRules.reasonLength.upperBound else {
             return .failure(.invalid("Reason must be at most \(MessageRules.reasonLength.upperBound) characters."))
         }
         let now = clock.now()
-        if case .failure(let error) = roomForRequest(roomID, now: now, takingMessageToken: false) { return .failure(error) }
+        let room: Room
+        switch roomForRequest(roomID, storedRoom: storedRoom, now: now, takingMessageToken: false) {
+        case .success(let found): room = found
+        case .failure(let error): return .failure(error)
+        }
         guard deleteMessageBucket.take(now: now) else {
             return .failure(.throttled("DeleteMessage is limited to \(limits.deleteMessagePerSecond) requests a second."))
         }
-        return .success(
-            broadcastEvent(
-                roomID: roomID, name: "aws:DELETE_MESSAGE", attributes: ["MessageID": messageID, "MessageId": messageID, "Reason": reason],
-                requestID: requestID, now: now))
+        let attributes = ["MessageID": messageID, "MessageId": messageID, "Reason": reason]
+        return .success(await broadcastEvent(in: room, name: "aws:DELETE_MESSAGE", attributes: attributes, requestID: requestID, now: now))
     }
 
     /// Broadcasts `aws:DISCONNECT_USER`, then closes every connection of the user in the room; returns the event id.
-    public func disconnectUser(roomID: String, userID: String, reason: String, requestID: String) -> Result<String, MessagingError> {
+    public func disconnectUser(
+        roomID: String, storedRoom: Room? = nil, userID: String, reason: String, requestID: String
+    ) async -> Result<String, MessagingError> {
         guard ChatTokenRules.userIDLength.contains(userID.unicodeScalars.count) else {
             return .failure(.invalid("UserId must be 1 to \(ChatTokenRules.userIDLength.upperBound) characters."))
         }
@@ -251,54 +269,68 @@ public final class LiveRooms: Sendable {
             return .failure(.invalid("Reason must be at most \(MessageRules.reasonLength.upperBound) characters."))
         }
         let now = clock.now()
-        if case .failure(let error) = roomForRequest(roomID, now: now, takingMessageToken: false) { return .failure(error) }
+        let room: Room
+        switch roomForRequest(roomID, storedRoom: storedRoom, now: now, takingMessageToken: false) {
+        case .success(let found): room = found
+        case .failure(let error): return .failure(error)
+        }
         guard disconnectUserBucket.take(now: now) else {
             return .failure(.throttled("DisconnectUser is limited to \(limits.disconnectUserPerSecond) requests a second."))
         }
-        let id = broadcastEvent(
-            roomID: roomID, name: "aws:DISCONNECT_USER", attributes: ["UserId": userID, "Reason": reason], requestID: requestID, now: now)
+        let id = await broadcastEvent(
+            in: room, name: "aws:DISCONNECT_USER", attributes: ["UserId": userID, "Reason": reason], requestID: requestID, now: now)
         let message = reason.isEmpty ? "Disconnected by a moderator" : reason
         bus.publish(.disconnect(roomID: roomID, userID: userID, closeReason: Self.closeReason(code: 403, message: message)))
         return .success(id)
     }
 
     /// Broadcasts a custom event (control-plane SendEvent); returns its id.
-    public func sendEvent(roomID: String, name: String, attributes: [String: String]) -> Result<String, MessagingError> {
+    public func sendEvent(storedRoom: Room, name: String, attributes: [String: String]) async -> Result<String, MessagingError> {
         let now = clock.now()
         guard sendEventBucket.take(now: now) else {
             return .failure(.throttled("SendEvent is limited to \(limits.sendEventPerSecond) requests a second."))
         }
-        return .success(broadcastEvent(roomID: roomID, name: name, attributes: attributes, requestID: "", now: now))
+        let room: Room
+        switch roomForRequest(storedRoom.id, storedRoom: storedRoom, now: now, takingMessageToken: false) {
+        case .success(let found): room = found
+        case .failure(let error): return .failure(error)
+        }
+        return .success(await broadcastEvent(in: room, name: name, attributes: attributes, requestID: "", now: now))
     }
 
-    private func broadcastEvent(roomID: String, name: String, attributes: [String: String], requestID: String, now: Date) -> String {
+    private func broadcastEvent(in room: Room, name: String, attributes: [String: String], requestID: String, now: Date) async -> String {
         let id = ResourceID.generate()
         let frame = ServerFrame.event(id: id, requestID: requestID, name: name, attributes: attributes, sendTime: now)
-        bus.publish(.frame(roomID: roomID, kind: .event, text: frame))
+        await broadcast(frame, kind: .event, in: room, at: now)
         return id
     }
 
-    /// The live room's current settings; 404 once deleted, 429 past its message rate.
-    private func roomForRequest(_ roomID: String, now: Date, takingMessageToken: Bool) -> Result<Room, MessagingError> {
+    /// Archives a frame for the room's logging configurations (durably, first), then delivers it to the room.
+    private func broadcast(_ frame: String, kind: DeliveryKind, in room: Room, at time: Date) async {
+        if let chatLog, !room.loggingConfigurationIDs.isEmpty {
+            await chatLog.record(
+                LoggedDelivery(
+                    roomID: room.id, loggingConfigurationIDs: room.loggingConfigurationIDs, type: kind.rawValue, payload: frame, time: time)
+            )
+        }
+        bus.publish(.frame(roomID: room.id, kind: kind, text: frame))
+    }
+
+    /// The room a request acts on: the live room here, else the stored one; 404 once deleted, 429 past its message rate.
+    private func roomForRequest(_ roomID: String, storedRoom: Room?, now: Date, takingMessageToken: Bool) -> Result<Room, MessagingError> {
         state.withLock { state -> Result<Room, MessagingError> in
             guard var roomState = state.rooms[roomID] else {
-                // No live connections here: the control plane checked the room exists.
-                return .failure(.noLiveRoom)
+                guard let storedRoom else { return .failure(.notFound("The room has no live connections.")) }
+                return .success(storedRoom)
             }
             guard !roomState.deleted else { return .failure(.notFound("The room has been deleted.")) }
             if takingMessageToken {
                 guard roomState.messageBucket.take(now: now) else {
-                    return .failure(
-                        .throttled("The room allows \(roomState.room.maximumMessageRatePerSecond) messages a second."))
+                    return .failure(.throttled("The room allows \(roomState.room.maximumMessageRatePerSecond) messages a second."))
                 }
                 state.rooms[roomID] = roomState
             }
             return .success(roomState.room)
-        }
-        .flatMapError { error in
-            // A room with nobody connected still accepts control-plane actions; there is just no one to deliver to.
-            if case .noLiveRoom = error, !takingMessageToken { return .success(Room(id: roomID, createTime: now)) }
-            return .failure(error)
         }
     }
 
@@ -354,13 +386,12 @@ public enum MessagingError: Error, Sendable, Equatable {
     case tooLarge(String)
     case throttled(String)
     case denied(String)
-    case noLiveRoom
 
     public var code: Int {
         switch self {
         case .invalid: 400
         case .forbidden: 403
-        case .notFound, .noLiveRoom: 404
+        case .notFound: 404
         case .tooLarge: 413
         case .throttled: 429
         case .denied: 406
@@ -372,7 +403,6 @@ public enum MessagingError: Error, Sendable, Equatable {
         case .invalid(let message), .notFound(let message), .tooLarge(let message), .throttled(let message), .denied(let message):
             message
         case .forbidden(let capability): "The token lacks the \(capability) capability."
-        case .noLiveRoom: "The room has no live connections."
         }
     }
 }

@@ -64,7 +64,7 @@ public struct ReviewService: MessageReviewer {
         let outcome: Result<ReviewVerdict, ReviewFailure>
         do {
             let body = ReviewPayload.encode(request, roomARN: namespace.arn(.room, id: request.roomID))
-            let answer = try await invoke(handler.uri, body: body)
+            let answer = try await withDeadline { try await invoke(handler.uri, body: body) }
             outcome = ReviewPayload.decode(answer, maximumMessageLength: maximumMessageLength)
         } catch let failure as ReviewFailure {
             outcome = .failure(failure)
@@ -81,6 +81,19 @@ public struct ReviewService: MessageReviewer {
             case .allow: return .allow(content: request.content, attributes: request.attributes)
             case .deny: return .deny(reason: "The message review handler is unavailable.")
             }
+        }
+    }
+
+    /// Runs `call` with the review timeout covering everything, the answer's body included.
+    private func withDeadline(_ call: @escaping @Sendable () async throws -> Data) async throws -> Data {
+        try await withThrowingTaskGroup(of: Data.self) { group in
+            group.addTask { try await call() }
+            group.addTask {
+                try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                throw ReviewFailure.invocation("no answer within \(timeout.nanoseconds / 1_000_000) ms")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
         }
     }
 

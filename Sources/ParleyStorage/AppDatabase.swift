@@ -286,6 +286,64 @@ public struct AppDatabase: ParleyStore {
         serverKey.open(record.sealedSecret, for: .accessKeySecret).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    // MARK: Chat-log outbox
+
+    public func appendToLogOutbox(_ records: [OutboxRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await writer.write { db in
+            for record in records {
+                var row = LogOutboxRecord(record)
+                try row.insert(db)
+            }
+        }
+    }
+
+    public func logOutbox(loggingConfigurationID: String, limit: Int) async throws -> [OutboxRecord] {
+        try await writer.read { db in
+            try LogOutboxRecord
+                .filter(LogOutboxRecord.Columns.loggingConfigurationId == loggingConfigurationID)
+                .order(LogOutboxRecord.Columns.sequence)
+                .limit(limit)
+                .fetchAll(db)
+                .map(\.outboxRecord)
+        }
+    }
+
+    public func loggingConfigurationsWithPendingRecords() async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT loggingConfigurationId FROM logOutbox")
+        }
+    }
+
+    public func removeFromLogOutbox(sequences: [Int64]) async throws {
+        guard !sequences.isEmpty else { return }
+        try await writer.write { db in
+            _ = try LogOutboxRecord.filter(keys: sequences).deleteAll(db)
+        }
+    }
+
+    public func logOutboxSize() async throws -> Int {
+        try await writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(CAST(line AS BLOB))), 0) FROM logOutbox") ?? 0
+        }
+    }
+
+    public func trimLogOutbox(toBytes bytes: Int) async throws -> Int {
+        try await writer.write { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(CAST(line AS BLOB))), 0) FROM logOutbox") ?? 0
+            guard total > bytes else { return 0 }
+            var excess = total - bytes
+            var dropped: [Int64] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT sequence, LENGTH(CAST(line AS BLOB)) AS size FROM logOutbox ORDER BY sequence")
+            while excess > 0, let row = try rows.next() {
+                dropped.append(row["sequence"])
+                excess -= row["size"] as Int
+            }
+            _ = try LogOutboxRecord.filter(keys: dropped).deleteAll(db)
+            return dropped.count
+        }
+    }
+
     // MARK: Chat tokens
 
     public func redeemChatToken(id: String, expiresAt: Date) async throws -> Bool {

@@ -52,6 +52,7 @@ struct LoggingConfigurationRecord: Codable, FetchableRecord, PersistableRecord {
     var destinationType: String
     var destinationName: String
     var state: String
+    var failureReason: String?
 
     enum Columns {
         static let id = Column(CodingKeys.id)
@@ -69,6 +70,7 @@ struct LoggingConfigurationRecord: Codable, FetchableRecord, PersistableRecord {
         case .firehose(let deliveryStreamName): (destinationType, destinationName) = ("firehose", deliveryStreamName)
         }
         state = configuration.state.rawValue
+        failureReason = configuration.failureReason
     }
 
     func loggingConfiguration(tags: [String: String]) -> LoggingConfiguration {
@@ -81,7 +83,7 @@ struct LoggingConfigurationRecord: Codable, FetchableRecord, PersistableRecord {
         return LoggingConfiguration(
             id: id, name: name, createTime: Date(millisecondsSince1970: createTime),
             updateTime: Date(millisecondsSince1970: updateTime), destination: destination,
-            state: LoggingConfigurationState(rawValue: state) ?? .active, tags: tags)
+            state: LoggingConfigurationState(rawValue: state) ?? .active, failureReason: failureReason, tags: tags)
     }
 }
 
@@ -129,5 +131,36 @@ struct RedeemedChatTokenRecord: Codable, FetchableRecord, PersistableRecord {
 
     enum Columns {
         static let expiresAt = Column(CodingKeys.expiresAt)
+    }
+}
+
+struct LogOutboxRecord: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "logOutbox"
+    var sequence: Int64?
+    var loggingConfigurationId: String
+    var roomId: String
+    var eventTime: Int64
+    var line: String
+
+    enum Columns {
+        static let sequence = Column(CodingKeys.sequence)
+        static let loggingConfigurationId = Column(CodingKeys.loggingConfigurationId)
+    }
+
+    init(_ record: OutboxRecord) {
+        loggingConfigurationId = record.loggingConfigurationID
+        roomId = record.roomID
+        eventTime = record.eventTime.millisecondsSince1970
+        line = record.line
+    }
+
+    var outboxRecord: OutboxRecord {
+        OutboxRecord(
+            sequence: sequence ?? 0, loggingConfigurationID: loggingConfigurationId, roomID: roomId,
+            eventTime: Date(millisecondsSince1970: eventTime), line: line)
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) {
+        sequence = inserted.rowID
     }
 }

@@ -65,6 +65,20 @@ enum Schema {
                 t.column("expiresAt", .integer).notNull().indexed()
             }
         }
+        migrator.registerMigration("v2: chat-log outbox, destination failure reasons") { db in
+            try db.alter(table: "loggingConfiguration") { t in
+                t.add(column: "failureReason", .text)
+            }
+            try db.create(table: "logOutbox") { t in
+                t.autoIncrementedPrimaryKey("sequence")
+                t.column("loggingConfigurationId", .text).notNull().references("loggingConfiguration", onDelete: .cascade)
+                t.column("roomId", .text).notNull()
+                t.column("eventTime", .integer).notNull()
+                t.column("line", .text).notNull()
+            }
+            try db.create(
+                index: "logOutbox_on_loggingConfigurationId_sequence", on: "logOutbox", columns: ["loggingConfigurationId", "sequence"])
+        }
         return migrator
     }
 }

@@ -45,6 +45,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Comma-separated proxy addresses whose X-Forwarded-For is trusted (env PARLEY_TRUSTED_PROXIES).")
     var trustedProxies: String?
     @Option(help: "JSON file of the builtin:blocked-terms lists (env PARLEY_BLOCKED_TERMS_FILE).") var blockedTerms: String?
+    @Option(help: "Write S3 log objects under DIR/<bucket>/<key> instead of calling S3 (env PARLEY_S3_DIRECTORY).")
+    var s3Directory: String?
+    @Option(help: "Check log destinations on create/update: true or false (env PARLEY_VERIFY_LOG_DESTINATIONS).")
+    var verifyLogDestinations: Bool?
+    @Option(help: "Bound of the chat-log outbox in bytes (env PARLEY_LOG_OUTBOX_BYTES).") var logOutboxBytes: Int?
 
     func run() async throws {
         var settings = ParleySettings()
@@ -89,6 +94,12 @@ struct Serve: AsyncParsableCommand {
 
         settings.reviewWebhookSecret = Environment.value("PARLEY_REVIEW_WEBHOOK_SECRET")
         settings.blockedTermsFile = blockedTerms ?? Environment.value("PARLEY_BLOCKED_TERMS_FILE")
+
+        settings.s3Directory = s3Directory ?? Environment.value("PARLEY_S3_DIRECTORY")
+        settings.verifyLogDestinations =
+            try verifyLogDestinations ?? Environment.boolean("PARLEY_VERIFY_LOG_DESTINATIONS") ?? settings.verifyLogDestinations
+        settings.maximumLogOutboxBytes =
+            try logOutboxBytes ?? Environment.integer("PARLEY_LOG_OUTBOX_BYTES") ?? settings.maximumLogOutboxBytes
 
         var logger = Logger(label: "parley")
         logger.logLevel = Environment.value("LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
@@ -158,6 +169,12 @@ enum KeyStore {
 extension Environment {
     static func value(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static func boolean(_ name: String) throws -> Bool? {
+        guard let text = value(name) else { return nil }
+        guard let flag = Bool(text.lowercased()) else { throw ValidationError("\(name) must be true or false, got '\(text)'.") }
+        return flag
     }
 
     static func integer(_ name: String) throws -> Int? {

@@ -451,8 +451,8 @@ struct LiveRoomModerationTests {
         let alice = try harness.join(room, user: "alice")
         let bob = try harness.join(room, user: "bob")
 
-        let eventID = try harness.live.sendEvent(roomID: room.id, name: "app:poll", attributes: ["q": "why"]).get()
-        _ = try harness.live.disconnectUser(roomID: room.id, userID: "bob", reason: "", requestID: "").get()
+        let eventID = try await harness.live.sendEvent(storedRoom: room, name: "app:poll", attributes: ["q": "why"]).get()
+        _ = try await harness.live.disconnectUser(roomID: room.id, userID: "bob", reason: "", requestID: "").get()
 
         let aliceReceived = try alice.sink.received()
         #expect(aliceReceived.map(\.eventName) == ["app:poll", "aws:DISCONNECT_USER"])

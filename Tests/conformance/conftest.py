@@ -18,6 +18,10 @@ Function fixtures
                  server started this way is stopped (and checked to exit 0) after the test.
   new_room       new_room(**create_room_kwargs) -> CreateRoom response (unique name default).
   new_lc         new_lc(**kwargs) -> CreateLoggingConfiguration response (S3 default).
+  open_ws        open_ws(token, srv=None, **connect_kwargs) -> websockets sync connection to the
+                 messaging endpoint (token as subprotocol, echo asserted); closed after the test.
+  join           join(room, user_id=None, capabilities=ALL, srv=None, cl=None, **token_kwargs)
+                 -> (connection, user_id): CreateChatToken then open_ws.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any, Callable
 import pytest
 
 from parley_support import (
+    ALL_CAPABILITIES,
     ADMIN_ACCESS_KEY_ID,
     ADMIN_SECRET_ACCESS_KEY,
     DEFAULT_ACCOUNT,
@@ -37,7 +42,9 @@ from parley_support import (
     DEFAULT_REGION,
     REPO_ROOT,
     ParleyServer,
+    chat_token,
     unique,
+    ws_connect,
 )
 
 BUILD_TIMEOUT_S = 3600
@@ -158,3 +165,34 @@ def new_lc(client) -> Callable[..., dict[str, Any]]:
         return client.create_logging_configuration(**kwargs)
 
     return _new_lc
+
+
+@pytest.fixture
+def open_ws(server: ParleyServer):
+    opened = []
+
+    def _open(token: str | None, srv: ParleyServer | None = None, **kwargs: Any):
+        ws = ws_connect(srv or server, token, **kwargs)
+        opened.append(ws)
+        return ws
+
+    yield _open
+    for ws in opened:
+        ws.close()
+
+
+@pytest.fixture
+def join(client, open_ws):
+    def _join(
+        room: Any,
+        user_id: str | None = None,
+        capabilities: Any = ALL_CAPABILITIES,
+        srv: ParleyServer | None = None,
+        cl: Any = None,
+        **token_kwargs: Any,
+    ):
+        user_id = user_id or unique("user")
+        token = chat_token(cl or client, room, user_id, capabilities, **token_kwargs)
+        return open_ws(token, srv), user_id
+
+    return _join

@@ -234,6 +234,8 @@ class ParleyServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_") and not k.startswith("AWS_")}
         env["PARLEY_REGION"] = self.region
         env["PARLEY_ACCOUNT_ID"] = self.account
+        # The control-plane tests name destinations that exist nowhere; logging tests turn checks on against moto.
+        env["PARLEY_VERIFY_LOG_DESTINATIONS"] = "false"
         if self.access_key is not None:
             env["PARLEY_ACCESS_KEY_ID"] = self.access_key
             env["PARLEY_SECRET_ACCESS_KEY"] = self.secret_key or ""
@@ -335,8 +337,12 @@ class ParleyServer:
         access_key: str | None = None,
         secret_key: str | None = None,
         region: str | None = None,
+        max_attempts: int = 8,
     ):
-        """A boto3 ivschat client for this server (validate=False disables botocore's client-side checks)."""
+        """A boto3 ivschat client for this server (validate=False disables botocore's client-side checks).
+
+        max_attempts=1 turns retries off (to observe a ThrottlingException).
+        """
         return boto3.client(
             "ivschat",
             endpoint_url=self.endpoint,
@@ -347,11 +353,16 @@ class ParleyServer:
                 parameter_validation=validate,
                 # Standard mode retries ThrottlingException (429) with backoff, so a server
                 # enforcing the API TPS quotas (SPEC section 8) does not fail bursty tests.
-                retries={"max_attempts": 8, "mode": "standard"},
+                retries={"max_attempts": max_attempts, "mode": "standard"},
                 connect_timeout=5,
                 read_timeout=30,
             ),
         )
+
+    @property
+    def ws_endpoint(self) -> str:
+        """The messaging (WebSocket) endpoint: the API port, path /."""
+        return f"ws://127.0.0.1:{self.port}/"
 
     def _url(self, path: str, query: Mapping[str, Any] | list[tuple[str, Any]] | None) -> str:
         url = self.endpoint + path
@@ -501,3 +512,248 @@ def parse_credentials(text: str) -> tuple[str | None, str | None]:
     k = _KEY_ID_RE.search(text)
     s = _SECRET_RE.search(text)
     return (k.group(1) if k else None, s.group(1) if s else None)
+
+
+# --------------------------------------------------------------------------- messaging (WebSocket)
+
+from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
+from websockets.sync.client import ClientConnection  # noqa: E402
+from websockets.sync.client import connect as _ws_connect  # noqa: E402
+
+WS_TIMEOUT_S = 5.0
+ALL_CAPABILITIES = ("SEND_MESSAGE", "DELETE_MESSAGE", "DISCONNECT_USER")
+MESSAGE_KEYS = ["Type", "Id", "RequestId", "Attributes", "Content", "SendTime", "Sender"]
+SENDER_KEYS = ["UserId", "Attributes"]
+EVENT_KEYS = ["Type", "Id", "RequestId", "EventName", "Attributes", "SendTime"]
+ERROR_KEYS = ["Type", "Id", "RequestId", "ErrorCode", "ErrorMessage"]
+SEND_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{1,9}Z$")
+
+
+def chat_token(
+    client,
+    room: Mapping[str, Any] | str,
+    user_id: str | None = None,
+    capabilities: tuple[str, ...] | list[str] = ALL_CAPABILITIES,
+    **kwargs: Any,
+) -> str:
+    """CreateChatToken for `room` (a CreateRoom response or an ARN); returns the token."""
+    arn = room if isinstance(room, str) else room["arn"]
+    resp = client.create_chat_token(
+        roomIdentifier=arn, userId=user_id or unique("user"), capabilities=list(capabilities), **kwargs
+    )
+    return resp["token"]
+
+
+def ws_connect(server: ParleyServer, token: str | None, **kwargs: Any) -> ClientConnection:
+    """Open a WebSocket to the messaging endpoint with `token` as the subprotocol.
+
+    Asserts the server echoed the token in Sec-WebSocket-Protocol (browsers fail the handshake otherwise).
+    """
+    kwargs.setdefault("open_timeout", WS_TIMEOUT_S)
+    kwargs.setdefault("close_timeout", 2)
+    kwargs.setdefault("proxy", None)
+    kwargs.setdefault("legacy", True)  # a plain connection object; the fixtures close it
+    ws = _ws_connect(server.ws_endpoint, subprotocols=[token] if token is not None else None, **kwargs)
+    try:
+        assert ws.response is not None and ws.response.status_code == 101, ws.response
+        if token is not None:
+            assert ws.subprotocol == token, f"server echoed subprotocol {ws.subprotocol!r}, not the token"
+    except BaseException:
+        ws.close()
+        raise
+    return ws
+
+
+def ws_refused(server: ParleyServer, token: str | None, status: int, **kwargs: Any):
+    """Assert the upgrade is refused with HTTP `status` and a non-empty body; return the response."""
+    with pytest.raises(InvalidStatus) as info:
+        ws = ws_connect(server, token, **kwargs)
+        ws.close()
+    response = info.value.response
+    assert response.status_code == status, (
+        f"upgrade refused with {response.status_code}, expected {status}: {bytes(response.body or b'')[:300]!r}"
+    )
+    assert response.body, f"refusal {status} has an empty body"
+    return response
+
+
+def parse_frame(text: str | bytes) -> dict[str, Any]:
+    """Decode a server frame (must be a JSON object in a text frame), rejecting duplicate keys."""
+    assert isinstance(text, str), f"server sent a binary frame: {text[:200]!r}"
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in items]
+        assert len(keys) == len(set(keys)), f"duplicate keys in {text[:300]}"
+        return dict(items)
+
+    try:
+        frame = json.loads(text, object_pairs_hook=pairs)
+    except ValueError:
+        pytest.fail(f"server frame is not JSON: {text[:300]!r}")
+    assert isinstance(frame, dict), f"server frame is not a JSON object: {text[:300]}"
+    return frame
+
+
+def recv_frame(ws: ClientConnection, timeout: float = WS_TIMEOUT_S) -> dict[str, Any]:
+    """The next server frame, within `timeout` seconds."""
+    try:
+        text = ws.recv(timeout=timeout)
+    except TimeoutError:
+        pytest.fail(f"no frame within {timeout}s")
+    except ConnectionClosed as e:
+        pytest.fail(f"connection closed while waiting for a frame: {e!r}")
+    return parse_frame(text)
+
+
+def recv_until(ws: ClientConnection, predicate, timeout: float = WS_TIMEOUT_S) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Read frames until one matches `predicate` (deadline `timeout`); returns (match, frames skipped)."""
+    deadline = time.monotonic() + timeout
+    skipped: list[dict[str, Any]] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            pytest.fail(f"no matching frame within {timeout}s; got {skipped!r}"[:2000])
+        frame = recv_frame(ws, remaining)
+        if predicate(frame):
+            return frame, skipped
+        skipped.append(frame)
+
+
+def recv_until_closed(ws: ClientConnection, timeout: float = WS_TIMEOUT_S) -> tuple[list[dict[str, Any]], int | None, str]:
+    """Read until the server closes the connection; returns (frames before the close, close code, reason)."""
+    deadline = time.monotonic() + timeout
+    frames: list[dict[str, Any]] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            pytest.fail(f"connection still open after {timeout}s; frames {frames!r}"[:2000])
+        try:
+            text = ws.recv(timeout=remaining)
+        except TimeoutError:
+            continue
+        except ConnectionClosed as e:
+            return frames, (e.rcvd.code if e.rcvd else None), (e.rcvd.reason if e.rcvd else "")
+        frames.append(parse_frame(text))
+
+
+def send_json(ws: ClientConnection, obj: Any) -> None:
+    ws.send(json.dumps(obj))
+
+
+def send_message(ws: ClientConnection, content: str, request_id: str | None = None, attributes: Mapping[str, str] | None = None) -> None:
+    frame: dict[str, Any] = {"Action": "SEND_MESSAGE", "Content": content}
+    if request_id is not None:
+        frame["RequestId"] = request_id
+    if attributes is not None:
+        frame["Attributes"] = dict(attributes)
+    send_json(ws, frame)
+
+
+def assert_send_time(value: Any) -> dt.datetime:
+    assert isinstance(value, str) and SEND_TIME_RE.match(value), f"SendTime {value!r} is not RFC 3339 UTC with fractions"
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    assert_close(parsed, now_utc())
+    return parsed
+
+
+def assert_string_map(value: Any, what: str) -> dict[str, str]:
+    assert isinstance(value, dict), f"{what} is not an object: {value!r}"
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()), f"{what} has non-strings: {value!r}"
+    return value
+
+
+def assert_message(
+    frame: Mapping[str, Any],
+    *,
+    content: str | None = None,
+    request_id: str | None = None,
+    attributes: Mapping[str, str] | None = None,
+    user_id: str | None = None,
+    sender_attributes: Mapping[str, str] | None = None,
+) -> None:
+    """A MESSAGE frame: exact keys in IVS order, then the given values."""
+    assert list(frame) == MESSAGE_KEYS, f"MESSAGE keys {list(frame)} != {MESSAGE_KEYS}: {frame}"
+    assert frame["Type"] == "MESSAGE"
+    assert isinstance(frame["Id"], str) and ID_RE.match(frame["Id"]), frame
+    assert isinstance(frame["RequestId"], str), frame
+    assert isinstance(frame["Content"], str), frame
+    assert_string_map(frame["Attributes"], "Attributes")
+    assert_send_time(frame["SendTime"])
+    sender = frame["Sender"]
+    assert isinstance(sender, dict) and list(sender) == SENDER_KEYS, f"Sender keys {sender!r}"
+    assert isinstance(sender["UserId"], str)
+    assert_string_map(sender["Attributes"], "Sender.Attributes")
+    if content is not None:
+        assert frame["Content"] == content, frame
+    if request_id is not None:
+        assert frame["RequestId"] == request_id, frame
+    if attributes is not None:
+        assert frame["Attributes"] == dict(attributes), frame
+    if user_id is not None:
+        assert sender["UserId"] == user_id, frame
+    if sender_attributes is not None:
+        assert sender["Attributes"] == dict(sender_attributes), frame
+
+
+def assert_event(
+    frame: Mapping[str, Any],
+    *,
+    name: str | None = None,
+    attributes: Mapping[str, str] | None = None,
+    request_id: str | None = None,
+) -> None:
+    assert list(frame) == EVENT_KEYS, f"EVENT keys {list(frame)} != {EVENT_KEYS}: {frame}"
+    assert frame["Type"] == "EVENT"
+    assert isinstance(frame["Id"], str) and ID_RE.match(frame["Id"]), frame
+    assert isinstance(frame["RequestId"], str), frame
+    assert isinstance(frame["EventName"], str), frame
+    assert_string_map(frame["Attributes"], "Attributes")
+    assert_send_time(frame["SendTime"])
+    if name is not None:
+        assert frame["EventName"] == name, frame
+    if attributes is not None:
+        assert frame["Attributes"] == dict(attributes), frame
+    if request_id is not None:
+        assert frame["RequestId"] == request_id, frame
+
+
+def assert_error(frame: Mapping[str, Any], code: int, request_id: str | None = None) -> None:
+    assert list(frame) == ERROR_KEYS, f"ERROR keys {list(frame)} != {ERROR_KEYS}: {frame}"
+    assert frame["Type"] == "ERROR"
+    assert isinstance(frame["Id"], str) and ID_RE.match(frame["Id"]), frame
+    assert isinstance(frame["RequestId"], str), frame
+    assert frame["ErrorCode"] == code and type(frame["ErrorCode"]) is int, f"expected ErrorCode {code}: {frame}"
+    assert isinstance(frame["ErrorMessage"], str) and frame["ErrorMessage"], frame
+    if request_id is not None:
+        assert frame["RequestId"] == request_id, frame
+
+
+def raw_ws_handshake(server: ParleyServer, token: str, rcvbuf: int = 4096) -> socket.socket:
+    """A hand-made WebSocket upgrade on a plain socket with a tiny receive buffer; the caller never reads it."""
+    import base64
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(WS_TIMEOUT_S)
+    sock.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        "GET / HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{server.port}\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Protocol: {token}\r\n"
+        "\r\n"
+    )
+    sock.sendall(request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)  # byte by byte: leave everything after the head unread
+        assert chunk, f"server closed during the handshake: {head!r}"
+        head += chunk
+    status_line = head.split(b"\r\n", 1)[0]
+    assert b" 101 " in status_line + b" ", f"raw upgrade refused: {head!r}"
+    assert f"sec-websocket-protocol: {token}".lower().encode() in head.lower(), head
+    return sock

@@ -13,12 +13,14 @@ enum Admission: Sendable {
     case refused(HTTPResponse.Status, String)
 }
 
-/// A token that passed every check, ready to join its room once upgraded.
+/// A token that passed every check, already joined to its room (so nothing sent after the handshake is missed);
+/// its frames wait in the sink's queue until the socket's writer starts.
 struct AcceptedConnection: Sendable {
     var subprotocol: String
-    var claims: ChatTokenClaims
-    var room: Room
-    var remoteAddress: String
+    var connection: LiveConnection
+    var frames: AsyncStream<SocketSink.Outgoing>
+    var forcedClose: AsyncStream<Void>
+    var sink: SocketSink
 }
 
 /// The messaging endpoint: admits upgrades by chat token, then pumps frames between a socket and its live room.
@@ -55,29 +57,33 @@ struct ChatEndpoint: Sendable {
             guard try await store.redeemChatToken(id: claims.tokenID, expiresAt: claims.tokenExpirationTime) else {
                 return .refused(.unauthorized, "The chat token has already been used.")
             }
+            let (frames, continuation) = AsyncStream.makeStream(
+                of: SocketSink.Outgoing.self, bufferingPolicy: .bufferingOldest(live.limits.outboundQueueLimit))
+            let (forcedClose, forceClose) = AsyncStream.makeStream(of: Void.self)
+            let sink = SocketSink(continuation: continuation, forceClose: forceClose)
             let remoteAddress = clientAddresses.clientAddress(peer: peer, headers: head.headerFields)
-            return .accepted(AcceptedConnection(subprotocol: token, claims: claims, room: room, remoteAddress: remoteAddress))
+            let connection = try live.join(claims: claims, room: room, remoteAddress: remoteAddress, sink: sink)
+            return .accepted(
+                AcceptedConnection(subprotocol: token, connection: connection, frames: frames, forcedClose: forcedClose, sink: sink))
+        } catch is JoinRefusal {
+            return .refused(.tooManyRequests, "The concurrent chat connection quota has been reached.")
         } catch {
             return .refused(.internalServerError, "The chat token could not be checked; try again.")
         }
     }
 
+    /// Undoes an admission whose upgrade never happened.
+    func abandon(_ accepted: AcceptedConnection) {
+        accepted.sink.finish()
+        live.leave(accepted.connection, reason: "upgrade failed")
+    }
+
     /// Runs one upgraded connection until either side closes it.
     func serve(_ accepted: AcceptedConnection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
-        let (frames, continuation) = AsyncStream.makeStream(
-            of: SocketSink.Outgoing.self, bufferingPolicy: .bufferingOldest(live.limits.outboundQueueLimit))
-        let (forced, forceClose) = AsyncStream.makeStream(of: Void.self)
-        let sink = SocketSink(continuation: continuation, forceClose: forceClose)
-        let connection: LiveConnection
-        do {
-            connection = try live.join(claims: accepted.claims, room: accepted.room, remoteAddress: accepted.remoteAddress, sink: sink)
-        } catch {
-            try? await outbound.close(.policyViolation, reason: "Concurrent chat connection quota reached")
-            return
-        }
+        let connection = accepted.connection
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await outgoing in frames {
+                for await outgoing in accepted.frames {
                     switch outgoing {
                     case .frame(let text):
                         do { try await outbound.write(.text(text)) } catch { return }
@@ -101,12 +107,11 @@ struct ChatEndpoint: Sendable {
                 }
             }
             group.addTask {
-                for await _ in forced {}
+                for await _ in accepted.forcedClose {}
             }
             // Whichever ends first (the client left, we closed, or the client fell too far behind) ends the others.
             _ = await group.next()
-            continuation.finish()
-            forceClose.finish()
+            accepted.sink.finish()
             group.cancelAll()
         }
         live.leave(connection, reason: "connection closed")
@@ -134,6 +139,12 @@ final class SocketSink: ConnectionSink {
         case .dropped, .terminated: false
         @unknown default: false
         }
+    }
+
+    /// Ends both streams: the writer and the watchdog stop.
+    func finish() {
+        continuation.finish()
+        forceClose.finish()
     }
 
     func close(_ code: CloseCode, reason: String) {

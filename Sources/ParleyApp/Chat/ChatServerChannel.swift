@@ -17,9 +17,9 @@ import NIOWebSocket
 struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Handler = @Sendable (WebSocketInboundStream, WebSocketOutboundWriter, Logger) async -> Void
 
-    /// What to do with an upgrade request.
+    /// What to do with an upgrade request. `abandon` undoes an upgrade decision whose upgrade never happened.
     enum Decision: Sendable {
-        case upgrade(HTTPFields, Handler)
+        case upgrade(HTTPFields, Handler, abandon: @Sendable () -> Void)
         case refuse(HTTPResponse.Status, String)
     }
 
@@ -31,6 +31,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     struct Value: ServerChildChannelValue {
         let upgradeResult: EventLoopFuture<UpgradeResult>
+        let decision: NIOLockedValueBox<Decision?>
         let channel: any Channel
     }
 
@@ -74,7 +75,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                         let request = try HTTPRequest(head, secure: false, splitCookie: false)
                         let outcome = await decide(request, channel, logger)
                         decision.withLockedValue { $0 = outcome }
-                        guard case .upgrade(let headers, _) = outcome else { return nil }
+                        guard case .upgrade(let headers, _, _) = outcome else { return nil }
                         return HTTPHeaders(headers)
                     }
                     return promise.futureResult
@@ -83,7 +84,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                     channel.eventLoop.makeCompletedFuture {
                         let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                        guard case .upgrade(_, let handler) = decision.withLockedValue({ $0 }) else {
+                        guard case .upgrade(_, let handler, _) = decision.withLockedValue({ $0 }) else {
                             preconditionFailure("upgraded without an upgrade decision")
                         }
                         return UpgradeResult.websocket(asyncChannel, handler, logger)
@@ -114,11 +115,15 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.decoderConfiguration.maxHeaderListSize = configuration.http1.httpDecoder.maxHeaderListSize
             pipeline.decoderConfiguration.maxHeaderFieldCount = configuration.http1.httpDecoder.maxHeaderFieldCount
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
-            return Value(upgradeResult: result, channel: channel)
+            return Value(upgradeResult: result, decision: decision, channel: channel)
         }
     }
 
     func handle(value: Value, logger: Logger) async {
+        var upgraded = false
+        defer {
+            if !upgraded, case .upgrade(_, _, let abandon) = value.decision.withLockedValue({ $0 }) { abandon() }
+        }
         do {
             switch try await value.upgradeResult.get() {
             case .notUpgraded(let http1):
@@ -126,6 +131,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             case .refused(let http1, let status, let message):
                 await refuse(http1, status: status, message: message)
             case .websocket(let asyncChannel, let handler, let logger):
+                upgraded = true
                 do {
                     _ = try await WebSocketHandler.handle(
                         type: .server,

@@ -33,6 +33,8 @@ public struct ControlPlane: Sendable {
     public let namespace: ResourceNamespace
     public let clock: any WallClock
     public let quotas: ControlPlaneQuotas
+    /// Checks a logging destination when a configuration is created or its destination changes.
+    public let destinationChecker: any LogDestinationChecker
     /// How long a new chat token may be used to connect.
     public let tokenLifetime: TimeInterval
     let tokenCodec: ChatTokenCodec
@@ -40,8 +42,9 @@ public struct ControlPlane: Sendable {
 
     public init(
         store: any ParleyStore, live: LiveRooms, namespace: ResourceNamespace, clock: any WallClock, serverKey: ServerKey,
-        quotas: ControlPlaneQuotas, tokenLifetime: TimeInterval
+        quotas: ControlPlaneQuotas, tokenLifetime: TimeInterval, destinationChecker: any LogDestinationChecker
     ) {
+        self.destinationChecker = destinationChecker
         self.store = store
         self.live = live
         self.namespace = namespace
@@ -145,8 +148,10 @@ public struct ControlPlane: Sendable {
         TagRules.validate(input.tags, "tags", into: &validator)
         try validator.validate()
 
+        let problem = await destinationChecker.problem(with: destination!)
         let configuration = LoggingConfiguration(
-            name: input.name ?? "", createTime: clock.now(), destination: destination!, state: .active, tags: input.tags ?? [:])
+            name: input.name ?? "", createTime: clock.now(), destination: destination!, state: problem == nil ? .active : .createFailed,
+            failureReason: problem, tags: input.tags ?? [:])
         return try await store.insertLoggingConfiguration(configuration, quota: quotas.maximumLoggingConfigurations)
     }
 
@@ -164,9 +169,14 @@ public struct ControlPlane: Sendable {
         RoomRules.validateName(input.name, "name", into: &validator)
         let destination = input.destinationConfiguration.flatMap { validateDestination($0, into: &validator) }
         try validator.validate()
+        let problem = await destination.asyncMap { await destinationChecker.problem(with: $0) }
         return try await store.updateLoggingConfiguration(id: id!, at: clock.now()) { configuration in
             if let name = input.name { configuration.name = name }
-            if let destination { configuration.destination = destination }
+            if let destination {
+                configuration.destination = destination
+                configuration.state = problem! == nil ? .active : .updateFailed
+                configuration.failureReason = problem!
+            }
         }
     }
 
@@ -230,9 +240,9 @@ public struct ControlPlane: Sendable {
             size <= MessageRules.maximumEventAttributesBytes, "attributes",
             "keys and values together must be at most \(MessageRules.maximumEventAttributesBytes) bytes, got \(size)")
         try validator.validate()
-        try await requireRoom(roomID!)
+        let room = try await requireRoom(roomID!)
         return try liveAction(
-            live.sendEvent(roomID: roomID!, name: input.eventName!, attributes: input.attributes ?? [:]), roomID: roomID!,
+            await live.sendEvent(storedRoom: room, name: input.eventName!, attributes: input.attributes ?? [:]), roomID: roomID!,
             limit: live.limits.sendEventPerSecond)
     }
 
@@ -244,10 +254,10 @@ public struct ControlPlane: Sendable {
         if let id = input.id { validator.check(ResourceID.isValid(id), "id", "must be 12 characters of [a-zA-Z0-9]") }
         validator.length(input.reason, "reason", MessageRules.reasonLength)
         try validator.validate()
-        try await requireRoom(roomID!)
+        let room = try await requireRoom(roomID!)
         return try liveAction(
-            live.deleteMessage(roomID: roomID!, messageID: input.id!, reason: input.reason ?? "", requestID: ""), roomID: roomID!,
-            limit: live.limits.deleteMessagePerSecond)
+            await live.deleteMessage(roomID: roomID!, storedRoom: room, messageID: input.id!, reason: input.reason ?? "", requestID: ""),
+            roomID: roomID!, limit: live.limits.deleteMessagePerSecond)
     }
 
     /// Disconnects every connection of a user from the room.
@@ -258,10 +268,10 @@ public struct ControlPlane: Sendable {
         validator.length(input.userId, "userId", ChatTokenRules.userIDLength)
         validator.length(input.reason, "reason", MessageRules.reasonLength)
         try validator.validate()
-        try await requireRoom(roomID!)
+        let room = try await requireRoom(roomID!)
         _ = try liveAction(
-            live.disconnectUser(roomID: roomID!, userID: input.userId!, reason: input.reason ?? "", requestID: ""), roomID: roomID!,
-            limit: live.limits.disconnectUserPerSecond)
+            await live.disconnectUser(roomID: roomID!, storedRoom: room, userID: input.userId!, reason: input.reason ?? "", requestID: ""),
+            roomID: roomID!, limit: live.limits.disconnectUserPerSecond)
     }
 
     // MARK: Tags
@@ -299,13 +309,14 @@ public struct ControlPlane: Sendable {
         switch result {
         case .success(let id): return id
         case .failure(.throttled(let message)): throw ParleyError.throttled(kind: .room, id: roomID, limit: limit, message: message)
-        case .failure(.notFound), .failure(.noLiveRoom): throw ParleyError.notFound(kind: .room, id: roomID)
+        case .failure(.notFound): throw ParleyError.notFound(kind: .room, id: roomID)
         case .failure(let error): throw ParleyError.validation(reason: .fieldValidationFailed, message: error.message, fields: [])
         }
     }
 
-    private func requireRoom(_ id: String) async throws {
-        guard try await store.room(id: id) != nil else { throw ParleyError.notFound(kind: .room, id: id) }
+    private func requireRoom(_ id: String) async throws -> Room {
+        guard let room = try await store.room(id: id) else { throw ParleyError.notFound(kind: .room, id: id) }
+        return room
     }
 
     private func roomID(_ identifier: String?, field: String) throws -> String {
@@ -452,5 +463,12 @@ struct PageTokenCodec: Sendable {
         let parts = String(decoding: plain, as: UTF8.self).split(separator: "|", maxSplits: 1)
         guard parts.count == 2, let millis = Int64(parts[0]) else { return nil }
         return PageCursor(updateTime: Date(millisecondsSince1970: millis), id: String(parts[1]))
+    }
+}
+
+extension Optional {
+    func asyncMap<Mapped>(_ transform: (Wrapped) async -> Mapped) async -> Mapped? {
+        guard let self else { return nil }
+        return await transform(self)
     }
 }

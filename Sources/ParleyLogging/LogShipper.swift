@@ -1,0 +1,137 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ParleyDomain
+import ServiceLifecycle
+import Synchronization
+
+/// Builds each configuration's destination client, and checks destinations for the control plane.
+public struct LogDestinations: LogDestinationChecker {
+    let requester: AWSRequester
+    let namespace: ResourceNamespace
+    let s3Directory: String?
+    /// When false, configurations are ACTIVE without a check (destinations created later, or unreachable from here).
+    let verify: Bool
+
+    public init(httpClient: HTTPClient, environment: AWSEnvironment, namespace: ResourceNamespace, s3Directory: String?, verify: Bool) {
+        requester = AWSRequester(httpClient: httpClient, environment: environment)
+        self.namespace = namespace
+        self.s3Directory = s3Directory
+        self.verify = verify
+    }
+
+    func destination(for destination: LogDestination) -> any ArchiveDestination {
+        switch destination {
+        case .s3(let bucket): S3Destination(bucket: bucket, requester: requester, namespace: namespace, localDirectory: s3Directory)
+        case .cloudWatchLogs(let group): CloudWatchLogsDestination(logGroupName: group, requester: requester)
+        case .firehose(let stream): FirehoseDestination(deliveryStreamName: stream, requester: requester)
+        }
+    }
+
+    public func problem(with destination: LogDestination) async -> String? {
+        guard verify else { return nil }
+        do {
+            try await self.destination(for: destination).check()
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+}
+
+/// Ships the outbox to each logging configuration's destination: in batches, deleting records only once the
+/// destination acknowledged them, backing off exponentially (with jitter) while a destination fails.
+public struct LogShipper: Service {
+    let store: any ParleyStore
+    let destinations: LogDestinations
+    let statistics: LoggingStatistics
+    let clock: any WallClock
+    let logger: Logger
+    /// The outbox's bound in bytes; past it the oldest records are dropped (and counted).
+    let maximumOutboxBytes: Int
+    let interval: Duration
+
+    public init(
+        store: any ParleyStore, destinations: LogDestinations, statistics: LoggingStatistics, clock: any WallClock, logger: Logger,
+        maximumOutboxBytes: Int, interval: Duration = .seconds(1)
+    ) {
+        self.store = store
+        self.destinations = destinations
+        self.statistics = statistics
+        self.clock = clock
+        self.logger = logger
+        self.maximumOutboxBytes = maximumOutboxBytes
+        self.interval = interval
+    }
+
+    struct Backoff {
+        var failures = 0
+        var retryAt: ContinuousClock.Instant
+    }
+
+    public func run() async throws {
+        var backoffs: [String: Backoff] = [:]
+        var clients: [String: (LogDestination, any ArchiveDestination)] = [:]
+        var rounds = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await shipOnce(backoffs: &backoffs, clients: &clients)
+            rounds += 1
+            if rounds % 30 == 0 { await trimOutbox() }
+            try? await Task.sleep(for: interval)
+        }
+        // A last round so that what is ready goes out before exit.
+        await shipOnce(backoffs: &backoffs, clients: &clients)
+    }
+
+    /// One pass over every configuration with waiting records.
+    func shipOnce(backoffs: inout [String: Backoff], clients: inout [String: (LogDestination, any ArchiveDestination)]) async {
+        let pending: [String]
+        do {
+            pending = try await store.loggingConfigurationsWithPendingRecords()
+        } catch {
+            logger.error("Cannot read the chat log outbox", metadata: ["error": "\(error)"])
+            return
+        }
+        for id in pending {
+            if let backoff = backoffs[id], backoff.retryAt > .now { continue }
+            do {
+                guard let configuration = try await store.loggingConfiguration(id: id) else { continue }
+                if clients[id]?.0 != configuration.destination {
+                    clients[id] = (configuration.destination, destinations.destination(for: configuration.destination))
+                }
+                let records = try await store.logOutbox(loggingConfigurationID: id, limit: 5_000)
+                let result = await clients[id]!.1.ship(records, now: clock.now())
+                try await store.removeFromLogOutbox(sequences: result.acknowledged)
+                statistics.countDelivered(result.acknowledged.count, configuration: id)
+                if let error = result.error {
+                    statistics.countError(error, configuration: id)
+                    let failures = (backoffs[id]?.failures ?? 0) + 1
+                    backoffs[id] = Backoff(failures: failures, retryAt: .now + Self.delay(afterFailures: failures))
+                    logger.warning("Chat log delivery failed", metadata: ["configuration": "\(id)", "error": "\(error.message)"])
+                } else {
+                    backoffs[id] = nil
+                }
+            } catch {
+                logger.error("Chat log outbox error", metadata: ["configuration": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// 1 s, 2 s, 4 s … up to 60 s, each with up to 50 % random jitter so that recovering destinations are not stampeded.
+    static func delay(afterFailures failures: Int) -> Duration {
+        let base = min(60.0, pow(2.0, Double(max(0, failures - 1))))
+        return .milliseconds(Int(base * 1000 * Double.random(in: 0.5...1.0)))
+    }
+
+    private func trimOutbox() async {
+        do {
+            let dropped = try await store.trimLogOutbox(toBytes: maximumOutboxBytes)
+            if dropped > 0 {
+                statistics.countTrimmed(dropped)
+                logger.warning("Chat log outbox over its bound: dropped the oldest records", metadata: ["dropped": "\(dropped)"])
+            }
+        } catch {
+            logger.error("Cannot trim the chat log outbox", metadata: ["error": "\(error)"])
+        }
+    }
+}
