@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The domain: resources, their rules, identifiers, errors and chat tokens.
@@ -86,11 +87,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Metrics and quotas: counting, storage with retention, the query API, Prometheus, alarms.
+        .target(
+            name: "ParleyMetrics",
+            dependencies: [
+                "ParleyDomain", "ParleyMessaging", "ParleyReview", "ParleyLogging",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP application: control-plane API, WebSocket endpoint; `buildApplication` is the composition root.
         .target(
             name: "ParleyApp",
             dependencies: [
-                "ParleyDomain", "AWSSigV4", "ParleyStorage", "ParleyMessaging", "ParleyReview", "ParleyLogging",
+                "ParleyDomain", "AWSSigV4", "ParleyStorage", "ParleyMessaging", "ParleyReview", "ParleyLogging", "ParleyMetrics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -129,6 +141,7 @@ let package = Package(
         .testTarget(name: "ParleyMessagingTests", dependencies: ["ParleyMessaging"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyReviewTests", dependencies: ["ParleyReview"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyLoggingTests", dependencies: ["ParleyLogging", "ParleyStorage"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParleyMetricsTests", dependencies: ["ParleyMetrics", "ParleyStorage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ParleyAppTests",
             dependencies: [

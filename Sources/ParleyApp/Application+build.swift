@@ -10,6 +10,7 @@ import NIOCore
 import ParleyDomain
 import ParleyLogging
 import ParleyMessaging
+import ParleyMetrics
 import ParleyReview
 import ParleyStorage
 import ServiceLifecycle
@@ -22,6 +23,17 @@ public struct ParleyRequestContext: RequestContext, RemoteAddressRequestContext 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// Times every HTTP request for `/metrics`.
+struct RequestDurationMiddleware<Context: RequestContext>: RouterMiddleware {
+    let exporter: PrometheusExporter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        defer { exporter.recordHTTPRequest(ContinuousClock.now - started) }
+        return try await next(request, context)
     }
 }
 
@@ -47,33 +59,49 @@ public func buildApplication(
         webhookSecret = settings.reviewWebhookSecret ?? Base64URL.encode(ServerKey.generate().rawRepresentation)
     }
 
-    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+    // Review handlers and log destinations share one client; many reviews may wait on one handler host at once.
+    var httpConfiguration = HTTPClient.Configuration()
+    httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1_024)
+    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+    let quotas = QuotaBook(settings.quotas)
     let reviewer = ReviewService(
         httpClient: httpClient, namespace: settings.namespace, webhookSecret: webhookSecret, lambda: .fromEnvironment(),
         blockedTerms: try settings.blockedTermsFile.map { try BlockedTerms.load(contentsOf: URL(fileURLWithPath: $0)) } ?? BlockedTerms(),
-        logger: logger)
+        timeout: .milliseconds(Int64(settings.quotas[.reviewHandlerTimeout])), logger: logger)
     let loggingStatistics = LoggingStatistics()
     let destinations = LogDestinations(
         httpClient: httpClient, environment: .fromEnvironment(region: settings.namespace.region), namespace: settings.namespace,
         s3Directory: settings.s3Directory, verify: settings.verifyLogDestinations)
+    let metrics = MetricsRecorder(clock: clock)
+    let exporter = PrometheusExporter(reviewStatistics: reviewer.statistics)
     let live = LiveRooms(
-        limits: settings.messagingLimits, clock: clock, bus: LocalRoomBus(), reviewer: reviewer,
-        chatLog: ChatLogRecorder(store: database, statistics: loggingStatistics, logger: logger))
+        limits: MessagingLimits(quotas: settings.quotas, outboundQueueLimit: settings.outboundQueueLimit), clock: clock,
+        bus: LocalRoomBus(), reviewer: reviewer, chatLog: ChatLogRecorder(store: database, statistics: loggingStatistics, logger: logger),
+        observer: metrics)
     let controlPlane = ControlPlane(
-        store: database, live: live, namespace: settings.namespace, clock: clock, serverKey: serverKey, quotas: settings.quotas,
+        store: database, live: live, namespace: settings.namespace, clock: clock, serverKey: serverKey, quotas: quotas,
         tokenLifetime: settings.tokenLifetime, destinationChecker: destinations)
     let chat = ChatEndpoint(
         live: live, store: database, tokens: ChatTokenCodec(key: serverKey), clock: clock,
         clientAddresses: ClientAddressResolver(trustedProxies: Set(settings.trustedProxies)), maximumFrameSize: settings.maximumFrameSize)
 
+    let metricsController = MetricsController<ParleyRequestContext>(
+        query: MetricsQuery(store: database, clock: clock), exporter: exporter, quotas: quotas, store: database, live: live,
+        metricsToken: settings.metricsToken)
+
     let router = Router(context: ParleyRequestContext.self)
+    router.add(middleware: RequestDurationMiddleware(exporter: exporter))
     router.get("health") { _, _ in "ok" }
+    metricsController.addExpositionRoute(to: router)
     let api = router.group()
         .add(middleware: AWSErrorMiddleware())
         .add(
             middleware: SigV4AuthMiddleware(
                 verifier: SigV4Verifier(service: "ivschat", region: settings.namespace.region), store: database, clock: clock,
-                maximumBodySize: settings.maximumAPIBodySize))
+                maximumBodySize: settings.maximumAPIBodySize)
+        )
+        .add(middleware: APIRateLimitMiddleware(quotas: settings.quotas, clock: clock))
+    metricsController.addAPIRoutes(to: api)
     APIController(controlPlane: controlPlane).addRoutes(to: api)
 
     let webSocket = HTTP1WebSocketUpgradeChannel.Configuration(
@@ -113,6 +141,11 @@ public func buildApplication(
         LogShipper(
             store: database, destinations: destinations, statistics: loggingStatistics, clock: clock, logger: logger,
             maximumOutboxBytes: settings.maximumLogOutboxBytes, interval: settings.logShippingInterval),
+        MetricsService(
+            recorder: metrics, store: database, clock: clock, exporter: exporter, live: live, reviewStatistics: reviewer.statistics,
+            loggingStatistics: loggingStatistics, quotas: quotas, baseQuotas: settings.quotas, alarmThreshold: settings.quotaAlarmThreshold,
+            applyQuotas: { values in live.updateLimits(MessagingLimits(quotas: values, outboundQueueLimit: settings.outboundQueueLimit)) },
+            logger: logger),
         HTTPClientShutdown(client: httpClient))
     return app
 }

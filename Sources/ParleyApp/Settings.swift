@@ -15,8 +15,14 @@ public struct ParleySettings: Sendable {
     public var adminPassword: String?
     /// How long a chat token may be used to connect after it is issued.
     public var tokenLifetime: TimeInterval = 60
-    public var quotas = ControlPlaneQuotas()
-    public var messagingLimits = MessagingLimits()
+    /// Every quota's starting value; adjusted values stored by `parley quotas set` (or the console) win over these.
+    public var quotas = QuotaValues()
+    /// Frames a slow connection may have waiting before it is disconnected.
+    public var outboundQueueLimit = 1_024
+    /// `/metrics` asks for `Authorization: Bearer <token>` when set; without one it answers loopback clients only.
+    public var metricsToken: String?
+    /// Usage at or over this share of a quota raises an alarm.
+    public var quotaAlarmThreshold = 0.8
     /// PEM files; with both set the server speaks HTTPS and `wss://` itself.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?

@@ -34,6 +34,7 @@ public protocol ParleyStore: Sendable {
     /// Applies `change` to the stored room atomically and stamps `updateTime`.
     func updateRoom(id: String, at time: Date, _ change: @escaping @Sendable (inout Room) throws -> Void) async throws -> Room
     func deleteRoom(id: String) async throws
+    func roomCount() async throws -> Int
     /// Rooms newest `updateTime` first, resuming after `cursor`.
     func rooms(matching filter: RoomFilter, after cursor: PageCursor?, limit: Int) async throws -> [Room]
 
@@ -44,6 +45,7 @@ public protocol ParleyStore: Sendable {
     ) async throws -> LoggingConfiguration
     /// Deletes a logging configuration no room uses; `ParleyError.conflict` otherwise.
     func deleteLoggingConfiguration(id: String) async throws
+    func loggingConfigurationCount() async throws -> Int
     func loggingConfigurations(after cursor: PageCursor?, limit: Int) async throws -> [LoggingConfiguration]
 
     /// Merges tags into a resource's, refusing a result over the tag limit.
@@ -70,6 +72,24 @@ public protocol ParleyStore: Sendable {
     func logOutboxSize() async throws -> Int
     /// Drops the oldest waiting records until at most `bytes` remain; returns how many were dropped.
     func trimLogOutbox(toBytes bytes: Int) async throws -> Int
+
+    /// Merges points into the stored ones of the same series, period and start (sums add, extremes widen).
+    func mergeMetricPoints(_ points: [MetricPoint]) async throws
+    /// Stored points of a series at one resolution, oldest first, with `start` in `from..<to`.
+    func metricPoints(_ series: MetricSeries, period: Int, from: Date, to: Date) async throws -> [MetricPoint]
+    /// Every stored series of a metric name (to list dimension values).
+    func metricSeries(named name: String) async throws -> [MetricSeries]
+    /// Deletes points of a resolution that started before `time`; returns how many.
+    func deleteMetricPoints(period: Int, startedBefore time: Date) async throws -> Int
+
+    /// Adjusted quota values.
+    func quotaOverrides() async throws -> [Quota: Int]
+    /// Stores an adjusted quota value and the audit entry for it, together.
+    func setQuota(_ quota: Quota, to value: Int, entry: AuditEntry) async throws
+    func recordAlarm(_ alarm: QuotaAlarm) async throws
+    func alarms(limit: Int) async throws -> [QuotaAlarm]
+    func appendAudit(_ entry: AuditEntry) async throws
+    func auditEntries(limit: Int, before: Int64?) async throws -> [AuditEntry]
 
     /// Records that a chat token was used; false if it had been used before.
     func redeemChatToken(id: String, expiresAt: Date) async throws -> Bool

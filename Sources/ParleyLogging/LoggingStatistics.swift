@@ -12,6 +12,8 @@ public final class LoggingStatistics: Sendable {
         public var resourceNotFoundErrors = 0
         public var droppedRecords = 0
         public var lastError: String?
+
+        public init() {}
     }
 
     private let configurations = Mutex<[String: Configuration]>([:])

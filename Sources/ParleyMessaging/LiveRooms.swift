@@ -24,8 +24,9 @@ public final class LiveRooms: Sendable {
         var deletedRoomIDs: Set<String> = []
     }
 
-    public let limits: MessagingLimits
     public let activity = ActivityFeed()
+    private let currentLimits: Mutex<MessagingLimits>
+    private let observer: (any MessagingObserver)?
     private let clock: any WallClock
     private let bus: any RoomBus
     private let reviewer: (any MessageReviewer)?
@@ -40,11 +41,13 @@ public final class LiveRooms: Sendable {
     /// - Parameters:
     ///   - reviewer: calls rooms' review handlers; without one, handlers are not called (for tests of other parts).
     ///   - chatLog: archives deliveries of rooms with logging configurations; without one, nothing is archived.
+    ///   - observer: told of requests, deliveries and connections (metrics).
     public init(
         limits: MessagingLimits, clock: any WallClock, bus: any RoomBus, reviewer: (any MessageReviewer)? = nil,
-        chatLog: (any ChatLog)? = nil
+        chatLog: (any ChatLog)? = nil, observer: (any MessagingObserver)? = nil
     ) {
-        self.limits = limits
+        self.currentLimits = Mutex(limits)
+        self.observer = observer
         self.clock = clock
         self.bus = bus
         self.reviewer = reviewer
@@ -57,6 +60,18 @@ public final class LiveRooms: Sendable {
         bus.setReceiver { [weak self] delivery in self?.deliverLocally(delivery) }
     }
 
+    /// The limits in force.
+    public var limits: MessagingLimits { currentLimits.withLock { $0 } }
+
+    /// Applies new limits at once (adjusted quotas).
+    public func updateLimits(_ limits: MessagingLimits) {
+        currentLimits.withLock { $0 = limits }
+        sendMessageBucket.setRate(limits.sendMessagePerSecond)
+        deleteMessageBucket.setRate(limits.deleteMessagePerSecond)
+        disconnectUserBucket.setRate(limits.disconnectUserPerSecond)
+        sendEventBucket.setRate(limits.sendEventPerSecond)
+    }
+
     // MARK: Connections
 
     /// Registers a connection for a token's claims in `room`.
@@ -67,30 +82,34 @@ public final class LiveRooms: Sendable {
             connectionID: ResourceID.generate(), roomID: room.id, userID: claims.userID, attributes: claims.attributes,
             capabilities: claims.capabilities, remoteAddress: remoteAddress, connectedAt: clock.now(),
             sessionExpirationTime: claims.sessionExpirationTime)
+        let limits = self.limits
         let connection = LiveConnection(info: info, sink: sink, requestsPerSecond: limits.requestsPerConnectionPerSecond)
-        let accepted = state.withLock { state in
-            guard state.connectionCount < limits.maximumConcurrentConnections else { return false }
+        let accepted = state.withLock { state -> (total: Int, inRoom: Int)? in
+            guard state.connectionCount < limits.maximumConcurrentConnections else { return nil }
             state.connectionCount += 1
             let fresh = RoomState(
                 room: room, deleted: state.deletedRoomIDs.contains(room.id),
                 messageBucket: TokenBucket(ratePerSecond: room.maximumMessageRatePerSecond, now: info.connectedAt))
             state.rooms[room.id, default: fresh].connections[info.connectionID] = connection
-            return true
+            return (state.connectionCount, state.rooms[room.id]!.connections.count)
         }
-        guard accepted else { throw .connectionQuotaReached(limit: limits.maximumConcurrentConnections) }
+        guard let accepted else { throw .connectionQuotaReached(limit: limits.maximumConcurrentConnections) }
+        observer?.connectionsChanged(total: accepted.total, roomID: room.id, inRoom: accepted.inRoom)
         activity.publish(.connected(info))
         return connection
     }
 
     /// Forgets a connection once its socket is gone.
     public func leave(_ connection: LiveConnection, reason: String) {
-        let removed = state.withLock { state in
-            guard state.rooms[connection.roomID]?.connections.removeValue(forKey: connection.id) != nil else { return false }
+        let removed = state.withLock { state -> (total: Int, inRoom: Int)? in
+            guard state.rooms[connection.roomID]?.connections.removeValue(forKey: connection.id) != nil else { return nil }
             state.connectionCount -= 1
-            if state.rooms[connection.roomID]?.connections.isEmpty == true { state.rooms[connection.roomID] = nil }
-            return true
+            let remaining = state.rooms[connection.roomID]?.connections.count ?? 0
+            if remaining == 0 { state.rooms[connection.roomID] = nil }
+            return (state.connectionCount, remaining)
         }
-        if removed {
+        if let removed {
+            observer?.connectionsChanged(total: removed.total, roomID: connection.roomID, inRoom: removed.inRoom)
             activity.publish(
                 .disconnected(connectionID: connection.id, roomID: connection.roomID, userID: connection.userID, reason: reason))
         }
@@ -98,6 +117,11 @@ public final class LiveRooms: Sendable {
 
     /// Connections on this node, across all rooms.
     public var connectionCount: Int { state.withLock { $0.connectionCount } }
+
+    /// Connections on this node, by room.
+    public func connectionCountsByRoom() -> [String: Int] {
+        state.withLock { $0.rooms.mapValues(\.connections.count) }
+    }
 
     /// Who is connected to a room on this node.
     public func connections(inRoom roomID: String) -> [ConnectionInfo] {
@@ -229,7 +253,7 @@ public final class LiveRooms: Sendable {
         let frame = ServerFrame.message(
             id: id, requestID: requestID, attributes: attributes, content: content, sendTime: sendTime,
             senderUserID: connection.userID, senderAttributes: connection.info.attributes)
-        await broadcast(frame, kind: .message, in: room, at: sendTime)
+        await broadcast(frame, action: .sendMessage, in: room, at: sendTime)
         return .success(id)
     }
 
@@ -241,6 +265,7 @@ public final class LiveRooms: Sendable {
     public func deleteMessage(
         roomID: String, storedRoom: Room? = nil, messageID: String, reason: String, requestID: String
     ) async -> Result<String, MessagingError> {
+        if storedRoom != nil { observer?.requested(.deleteMessage, roomID: roomID) }
         guard ResourceID.isValid(messageID) else { return .failure(.invalid("Id must be 12 characters of [a-zA-Z0-9].")) }
         guard reason.unicodeScalars.count <= MessageRules.reasonLength.upperBound else {
             return .failure(.invalid("Reason must be at most \(MessageRules.reasonLength.upperBound) characters."))
@@ -255,13 +280,16 @@ public final class LiveRooms: Sendable {
             return .failure(.throttled("DeleteMessage is limited to \(limits.deleteMessagePerSecond) requests a second."))
         }
         let attributes = ["MessageID": messageID, "MessageId": messageID, "Reason": reason]
-        return .success(await broadcastEvent(in: room, name: "aws:DELETE_MESSAGE", attributes: attributes, requestID: requestID, now: now))
+        return .success(
+            await broadcastEvent(
+                in: room, action: .deleteMessage, name: "aws:DELETE_MESSAGE", attributes: attributes, requestID: requestID, now: now))
     }
 
     /// Broadcasts `aws:DISCONNECT_USER`, then closes every connection of the user in the room; returns the event id.
     public func disconnectUser(
         roomID: String, storedRoom: Room? = nil, userID: String, reason: String, requestID: String
     ) async -> Result<String, MessagingError> {
+        if storedRoom != nil { observer?.requested(.disconnectUser, roomID: roomID) }
         guard ChatTokenRules.userIDLength.contains(userID.unicodeScalars.count) else {
             return .failure(.invalid("UserId must be 1 to \(ChatTokenRules.userIDLength.upperBound) characters."))
         }
@@ -278,7 +306,8 @@ public final class LiveRooms: Sendable {
             return .failure(.throttled("DisconnectUser is limited to \(limits.disconnectUserPerSecond) requests a second."))
         }
         let id = await broadcastEvent(
-            in: room, name: "aws:DISCONNECT_USER", attributes: ["UserId": userID, "Reason": reason], requestID: requestID, now: now)
+            in: room, action: .disconnectUser, name: "aws:DISCONNECT_USER", attributes: ["UserId": userID, "Reason": reason],
+            requestID: requestID, now: now)
         let message = reason.isEmpty ? "Disconnected by a moderator" : reason
         bus.publish(.disconnect(roomID: roomID, userID: userID, closeReason: Self.closeReason(code: 403, message: message)))
         return .success(id)
@@ -286,6 +315,7 @@ public final class LiveRooms: Sendable {
 
     /// Broadcasts a custom event (control-plane SendEvent); returns its id.
     public func sendEvent(storedRoom: Room, name: String, attributes: [String: String]) async -> Result<String, MessagingError> {
+        observer?.requested(.sendEvent, roomID: storedRoom.id)
         let now = clock.now()
         guard sendEventBucket.take(now: now) else {
             return .failure(.throttled("SendEvent is limited to \(limits.sendEventPerSecond) requests a second."))
@@ -295,25 +325,27 @@ public final class LiveRooms: Sendable {
         case .success(let found): room = found
         case .failure(let error): return .failure(error)
         }
-        return .success(await broadcastEvent(in: room, name: name, attributes: attributes, requestID: "", now: now))
+        return .success(await broadcastEvent(in: room, action: .sendEvent, name: name, attributes: attributes, requestID: "", now: now))
     }
 
-    private func broadcastEvent(in room: Room, name: String, attributes: [String: String], requestID: String, now: Date) async -> String {
+    private func broadcastEvent(
+        in room: Room, action: MessagingAction, name: String, attributes: [String: String], requestID: String, now: Date
+    ) async -> String {
         let id = ResourceID.generate()
         let frame = ServerFrame.event(id: id, requestID: requestID, name: name, attributes: attributes, sendTime: now)
-        await broadcast(frame, kind: .event, in: room, at: now)
+        await broadcast(frame, action: action, in: room, at: now)
         return id
     }
 
     /// Archives a frame for the room's logging configurations (durably, first), then delivers it to the room.
-    private func broadcast(_ frame: String, kind: DeliveryKind, in room: Room, at time: Date) async {
+    private func broadcast(_ frame: String, action: MessagingAction, in room: Room, at time: Date) async {
         if let chatLog, !room.loggingConfigurationIDs.isEmpty {
             await chatLog.record(
                 LoggedDelivery(
-                    roomID: room.id, loggingConfigurationIDs: room.loggingConfigurationIDs, type: kind.rawValue, payload: frame, time: time)
-            )
+                    roomID: room.id, loggingConfigurationIDs: room.loggingConfigurationIDs, type: action.deliveryKind.rawValue,
+                    payload: frame, time: time))
         }
-        bus.publish(.frame(roomID: room.id, kind: kind, text: frame))
+        bus.publish(.frame(roomID: room.id, action: action, text: frame))
     }
 
     /// The room a request acts on: the live room here, else the stored one; 404 once deleted, 429 past its message rate.
@@ -339,12 +371,13 @@ public final class LiveRooms: Sendable {
     /// Delivers to this node's connections of the room; called by the bus.
     func deliverLocally(_ delivery: RoomDelivery) {
         switch delivery {
-        case .frame(let roomID, let kind, let text):
+        case .frame(let roomID, let action, let text):
             let targets = state.withLock { $0.rooms[roomID].map { Array($0.connections.values) } ?? [] }
             for connection in targets where !connection.sink.enqueue(text) {
                 dropSlowConsumer(connection)
             }
-            activity.publish(.delivered(roomID: roomID, kind: kind, json: text, at: clock.now()))
+            observer?.delivered(action, roomID: roomID, recipients: targets.count)
+            activity.publish(.delivered(roomID: roomID, kind: action.deliveryKind, json: text, at: clock.now()))
         case .disconnect(let roomID, let userID, let closeReason):
             let targets = state.withLock { $0.rooms[roomID]?.connections.values.filter { $0.userID == userID } ?? [] }
             for connection in targets {
@@ -408,6 +441,14 @@ public enum MessagingError: Error, Sendable, Equatable {
 }
 
 extension ClientRequest {
+    var action: MessagingAction {
+        switch self {
+        case .sendMessage: .sendMessage
+        case .deleteMessage: .deleteMessage
+        case .disconnectUser: .disconnectUser
+        }
+    }
+
     var requestID: String {
         switch self {
         case .sendMessage(let requestID, _, _), .deleteMessage(let requestID, _, _), .disconnectUser(let requestID, _, _): requestID

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyDomain
 import Synchronization
 
 /// A token bucket: `rate` requests a second, bursting up to `rate`. Not thread-safe; wrap it or own it.
@@ -36,15 +37,17 @@ public struct TokenBucket: Sendable {
 /// A token bucket shared across tasks.
 public final class SharedTokenBucket: Sendable {
     private let bucket: Mutex<TokenBucket>
-    public let ratePerSecond: Int
 
     public init(ratePerSecond: Int, now: Date) {
-        self.ratePerSecond = ratePerSecond
         bucket = Mutex(TokenBucket(ratePerSecond: ratePerSecond, now: now))
     }
 
     public func take(now: Date) -> Bool {
         bucket.withLock { $0.take(now: now) }
+    }
+
+    public func setRate(_ ratePerSecond: Int) {
+        bucket.withLock { $0.setRate(ratePerSecond) }
     }
 }
 
@@ -77,5 +80,16 @@ public struct MessagingLimits: Sendable, Equatable {
         self.sendEventPerSecond = sendEventPerSecond
         self.maximumConcurrentConnections = maximumConcurrentConnections
         self.outboundQueueLimit = outboundQueueLimit
+    }
+}
+
+extension MessagingLimits {
+    /// The limits the quotas in force set.
+    public init(quotas: QuotaValues, outboundQueueLimit: Int = 1_024) {
+        self.init(
+            requestsPerConnectionPerSecond: quotas[.requestsPerConnection], sendMessagePerSecond: quotas[.sendMessageRate],
+            deleteMessagePerSecond: quotas[.deleteMessageRate], disconnectUserPerSecond: quotas[.disconnectUserRate],
+            sendEventPerSecond: quotas[.sendEventTPS], maximumConcurrentConnections: quotas[.concurrentChatConnections],
+            outboundQueueLimit: outboundQueueLimit)
     }
 }

@@ -12,6 +12,8 @@ public final class ReviewStatistics: Sendable {
         /// Counts per bucket of `latencyBucketBoundsMilliseconds`, plus one for slower calls.
         public var latencyBuckets = [Int](repeating: 0, count: ReviewStatistics.latencyBucketBoundsMilliseconds.count + 1)
         public var totalLatencyMilliseconds = 0.0
+
+        public init() {}
     }
 
     private let handlers = Mutex<[String: Handler]>([:])

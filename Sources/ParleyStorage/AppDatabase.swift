@@ -78,6 +78,14 @@ public struct AppDatabase: ParleyStore {
         }
     }
 
+    public func roomCount() async throws -> Int {
+        try await writer.read { db in try RoomRecord.fetchCount(db) }
+    }
+
+    public func loggingConfigurationCount() async throws -> Int {
+        try await writer.read { db in try LoggingConfigurationRecord.fetchCount(db) }
+    }
+
     public func rooms(matching filter: RoomFilter, after cursor: PageCursor?, limit: Int) async throws -> [Room] {
         try await writer.read { db in
             var request = RoomRecord.all()
@@ -342,6 +350,130 @@ public struct AppDatabase: ParleyStore {
             _ = try LogOutboxRecord.filter(keys: dropped).deleteAll(db)
             return dropped.count
         }
+    }
+
+    // MARK: Metrics
+
+    public func mergeMetricPoints(_ points: [MetricPoint]) async throws {
+        guard !points.isEmpty else { return }
+        try await writer.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO metricPoint (metric, dimensions, period, start, sum, sampleCount, minimum, maximum)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (metric, dimensions, period, start) DO UPDATE SET
+                        sum = sum + excluded.sum, sampleCount = sampleCount + excluded.sampleCount,
+                        minimum = MIN(minimum, excluded.minimum), maximum = MAX(maximum, excluded.maximum)
+                    """)
+            for point in points {
+                try statement.execute(arguments: [
+                    point.series.name, point.series.dimensionKey, point.period, point.start.millisecondsSince1970,
+                    point.aggregate.sum, point.aggregate.sampleCount, point.aggregate.minimum, point.aggregate.maximum,
+                ])
+            }
+        }
+    }
+
+    public func metricPoints(_ series: MetricSeries, period: Int, from: Date, to: Date) async throws -> [MetricPoint] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT start, sum, sampleCount, minimum, maximum FROM metricPoint
+                    WHERE metric = ? AND dimensions = ? AND period = ? AND start >= ? AND start < ? ORDER BY start
+                    """,
+                arguments: [series.name, series.dimensionKey, period, from.millisecondsSince1970, to.millisecondsSince1970]
+            ).map { row in
+                MetricPoint(
+                    series: series, period: period, start: Date(millisecondsSince1970: row["start"]),
+                    aggregate: MetricAggregate(
+                        sum: row["sum"], sampleCount: row["sampleCount"], minimum: row["minimum"], maximum: row["maximum"]))
+            }
+        }
+    }
+
+    public func metricSeries(named name: String) async throws -> [MetricSeries] {
+        try await writer.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT dimensions FROM metricPoint WHERE metric = ?", arguments: [name]).map { key in
+                MetricSeries(
+                    name,
+                    key.split(separator: ",").compactMap { pair in
+                        let parts = pair.split(separator: "=", maxSplits: 1)
+                        return parts.count == 2 ? MetricDimension(String(parts[0]), String(parts[1])) : nil
+                    })
+            }
+        }
+    }
+
+    public func deleteMetricPoints(period: Int, startedBefore time: Date) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM metricPoint WHERE period = ? AND start < ?", arguments: [period, time.millisecondsSince1970])
+            return db.changesCount
+        }
+    }
+
+    // MARK: Quotas, alarms, audit
+
+    public func quotaOverrides() async throws -> [Quota: Int] {
+        try await writer.read { db in
+            var overrides: [Quota: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT quota, value FROM quotaOverride") {
+                if let quota = Quota(rawValue: row["quota"]) { overrides[quota] = row["value"] }
+            }
+            return overrides
+        }
+    }
+
+    public func setQuota(_ quota: Quota, to value: Int, entry: AuditEntry) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO quotaOverride (quota, value) VALUES (?, ?) ON CONFLICT (quota) DO UPDATE SET value = excluded.value",
+                arguments: [quota.rawValue, value])
+            try Self.insertAudit(entry, db)
+        }
+    }
+
+    public func recordAlarm(_ alarm: QuotaAlarm) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO quotaAlarm (quota, usage, limitValue, time) VALUES (?, ?, ?, ?)",
+                arguments: [alarm.quota.rawValue, alarm.usage, alarm.limit, alarm.time.millisecondsSince1970])
+        }
+    }
+
+    public func alarms(limit: Int) async throws -> [QuotaAlarm] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT quota, usage, limitValue, time FROM quotaAlarm ORDER BY id DESC LIMIT ?", arguments: [limit])
+                .compactMap { row in
+                    Quota(rawValue: row["quota"]).map {
+                        QuotaAlarm(quota: $0, usage: row["usage"], limit: row["limitValue"], time: Date(millisecondsSince1970: row["time"]))
+                    }
+                }
+        }
+    }
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await writer.write { db in try Self.insertAudit(entry, db) }
+    }
+
+    public func auditEntries(limit: Int, before: Int64?) async throws -> [AuditEntry] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM auditEntry WHERE id < ? ORDER BY id DESC LIMIT ?",
+                arguments: [before ?? Int64.max, limit]
+            ).map { row in
+                AuditEntry(
+                    id: row["id"], time: Date(millisecondsSince1970: row["time"]), actor: row["actor"], action: row["action"],
+                    target: row["target"], detail: row["detail"], address: row["address"])
+            }
+        }
+    }
+
+    private static func insertAudit(_ entry: AuditEntry, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO auditEntry (time, actor, action, target, detail, address) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [entry.time.millisecondsSince1970, entry.actor, entry.action, entry.target, entry.detail, entry.address])
     }
 
     // MARK: Chat tokens

@@ -79,6 +79,40 @@ enum Schema {
             try db.create(
                 index: "logOutbox_on_loggingConfigurationId_sequence", on: "logOutbox", columns: ["loggingConfigurationId", "sequence"])
         }
+        migrator.registerMigration("v3: metrics, quotas, alarms, audit log") { db in
+            try db.create(table: "metricPoint") { t in
+                t.column("metric", .text).notNull()
+                t.column("dimensions", .text).notNull()
+                t.column("period", .integer).notNull()
+                t.column("start", .integer).notNull()
+                t.column("sum", .double).notNull()
+                t.column("sampleCount", .double).notNull()
+                t.column("minimum", .double).notNull()
+                t.column("maximum", .double).notNull()
+                t.primaryKey(["metric", "dimensions", "period", "start"])
+            }
+            try db.create(index: "metricPoint_on_period_start", on: "metricPoint", columns: ["period", "start"])
+            try db.create(table: "quotaOverride") { t in
+                t.primaryKey("quota", .text)
+                t.column("value", .integer).notNull()
+            }
+            try db.create(table: "quotaAlarm") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("quota", .text).notNull()
+                t.column("usage", .integer).notNull()
+                t.column("limitValue", .integer).notNull()
+                t.column("time", .integer).notNull()
+            }
+            try db.create(table: "auditEntry") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("time", .integer).notNull()
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("detail", .text).notNull()
+                t.column("address", .text).notNull()
+            }
+        }
         return migrator
     }
 }

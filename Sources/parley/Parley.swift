@@ -10,7 +10,7 @@ import ParleyStorage
 struct Parley: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Parley: self-hosted live chat, wire-compatible with Amazon IVS Chat.",
-        subcommands: [Serve.self, Keys.self],
+        subcommands: [Serve.self, Keys.self, Quotas.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -68,22 +68,24 @@ struct Serve: AsyncParsableCommand {
         settings.adminPassword = Environment.value("PARLEY_ADMIN_PASSWORD")
         settings.tokenLifetime = TimeInterval(
             try tokenLifetimeSeconds ?? Environment.integer("PARLEY_TOKEN_LIFETIME_SECONDS") ?? Int(settings.tokenLifetime))
-        settings.quotas.maximumRooms = try maxRooms ?? Environment.integer("PARLEY_MAX_ROOMS") ?? settings.quotas.maximumRooms
-        settings.quotas.maximumLoggingConfigurations =
-            try maxLoggingConfigurations ?? Environment.integer("PARLEY_MAX_LOGGING_CONFIGURATIONS")
-            ?? settings.quotas.maximumLoggingConfigurations
-        var limits = settings.messagingLimits
-        limits.maximumConcurrentConnections =
-            try maxConnections ?? Environment.integer("PARLEY_MAX_CONNECTIONS") ?? limits.maximumConcurrentConnections
-        limits.sendMessagePerSecond = try sendMessageRate ?? Environment.integer("PARLEY_SEND_MESSAGE_RATE") ?? limits.sendMessagePerSecond
-        limits.deleteMessagePerSecond =
-            try deleteMessageRate ?? Environment.integer("PARLEY_DELETE_MESSAGE_RATE") ?? limits.deleteMessagePerSecond
-        limits.disconnectUserPerSecond =
-            try disconnectUserRate ?? Environment.integer("PARLEY_DISCONNECT_USER_RATE") ?? limits.disconnectUserPerSecond
-        limits.sendEventPerSecond = try sendEventRate ?? Environment.integer("PARLEY_SEND_EVENT_RATE") ?? limits.sendEventPerSecond
-        limits.requestsPerConnectionPerSecond =
-            try connectionRequestRate ?? Environment.integer("PARLEY_CONNECTION_REQUEST_RATE") ?? limits.requestsPerConnectionPerSecond
-        settings.messagingLimits = limits
+        // Every quota's starting value: PARLEY_QUOTA_<Name>, or the named flags and variables below.
+        for quota in Quota.allCases {
+            if let value = try Environment.integer("PARLEY_QUOTA_\(quota.rawValue)") { settings.quotas[quota] = value }
+        }
+        let namedQuotas: [(Int?, String, Quota)] = [
+            (maxRooms, "PARLEY_MAX_ROOMS", .rooms), (maxLoggingConfigurations, "PARLEY_MAX_LOGGING_CONFIGURATIONS", .loggingConfigurations),
+            (maxConnections, "PARLEY_MAX_CONNECTIONS", .concurrentChatConnections),
+            (sendMessageRate, "PARLEY_SEND_MESSAGE_RATE", .sendMessageRate),
+            (deleteMessageRate, "PARLEY_DELETE_MESSAGE_RATE", .deleteMessageRate),
+            (disconnectUserRate, "PARLEY_DISCONNECT_USER_RATE", .disconnectUserRate),
+            (sendEventRate, "PARLEY_SEND_EVENT_RATE", .sendEventTPS),
+            (connectionRequestRate, "PARLEY_CONNECTION_REQUEST_RATE", .requestsPerConnection),
+        ]
+        for (flag, variable, quota) in namedQuotas {
+            if let value = try flag ?? Environment.integer(variable) { settings.quotas[quota] = value }
+        }
+        settings.metricsToken = Environment.value("PARLEY_METRICS_TOKEN")
+        if let percent = try Environment.integer("PARLEY_QUOTA_ALARM_PERCENT") { settings.quotaAlarmThreshold = Double(percent) / 100 }
         settings.tlsCertificatePath = tlsCertificate ?? Environment.value("PARLEY_TLS_CERTIFICATE")
         settings.tlsKeyPath = tlsKey ?? Environment.value("PARLEY_TLS_KEY")
         guard (settings.tlsCertificatePath == nil) == (settings.tlsKeyPath == nil) else {
@@ -150,6 +152,47 @@ struct Keys: AsyncParsableCommand {
                 throw ValidationError("No active access key \(accessKeyId).")
             }
             print("Revoked \(accessKeyId).")
+        }
+    }
+}
+
+struct Quotas: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List service quotas, or adjust the adjustable ones (a running server applies changes within seconds).",
+        subcommands: [List.self, Set.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every quota: value, default, adjustable.")
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            let overrides = try await KeyStore.open(data.directory).quotaOverrides()
+            for quota in Quota.allCases {
+                let value = overrides[quota].map { "\($0) (adjusted)" } ?? "\(quota.defaultValue)"
+                print(
+                    "\(quota.rawValue)\t\(value)\tdefault \(quota.defaultValue)\t\(quota.isAdjustable ? "adjustable" : "fixed")\t\(quota.title)"
+                )
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Adjust an adjustable quota.")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The quota's name, as `parley quotas list` prints it.") var name: String
+        @Argument(help: "The new value, a positive whole number.") var value: Int
+
+        func run() async throws {
+            guard let quota = Quota(rawValue: name) else {
+                throw ValidationError("No quota \(name); `parley quotas list` names them.")
+            }
+            guard quota.isAdjustable else { throw ValidationError("\(name) is fixed and cannot be adjusted.") }
+            guard value > 0 else { throw ValidationError("The value must be a positive whole number.") }
+            let database = try await KeyStore.open(data.directory)
+            try await database.setQuota(
+                quota, to: value,
+                entry: AuditEntry(time: Date(), actor: "cli", action: "SetQuota", target: quota.rawValue, detail: "\(value)"))
+            print("\(quota.rawValue) = \(value)")
         }
     }
 }

@@ -87,7 +87,7 @@ import Testing
     }
 
     @Test func theQuotaOfRoomsIsASetting() async throws {
-        let app = try await buildApplication(testSettings { $0.quotas.maximumRooms = 1 }, clock: clock)
+        let app = try await buildApplication(testSettings { $0.quotas[.rooms] = 1 }, clock: clock)
         try await app.test(.router) { client in
             _ = try await callAPI(client, "/CreateRoom", clock: clock)
             let refused = try await callAPI(client, "/CreateRoom", clock: clock)

@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test func theConnectionQuotaRefusesWith429() async throws {
-        let app = try await buildApplication(testSettings { $0.messagingLimits.maximumConcurrentConnections = 1 }, clock: clock)
+        let app = try await buildApplication(testSettings { $0.quotas[.concurrentChatConnections] = 1 }, clock: clock)
         try await app.test(.live) { client in
             let (arn, first) = try await roomAndToken(client)
             let second = try await token(client, arn: arn, userID: "second")

@@ -236,6 +236,9 @@ class ParleyServer:
         env["PARLEY_ACCOUNT_ID"] = self.account
         # The control-plane tests name destinations that exist nowhere; logging tests turn checks on against moto.
         env["PARLEY_VERIFY_LOG_DESTINATIONS"] = "false"
+        # The suite creates resources in bursts; the API call-rate quotas get their own tests (test_metrics_and_quotas.py).
+        for quota in ("RoomOperationsTPS", "LoggingConfigurationOperationsTPS", "TagOperationsTPS", "CreateChatTokenTPS"):
+            env[f"PARLEY_QUOTA_{quota}"] = "100000"
         if self.access_key is not None:
             env["PARLEY_ACCESS_KEY_ID"] = self.access_key
             env["PARLEY_SECRET_ACCESS_KEY"] = self.secret_key or ""
@@ -319,6 +322,13 @@ class ParleyServer:
     def restart(self) -> "ParleyServer":
         self.stop()
         return self.start()
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash: no shutdown work at all); `start()` runs it again on the same data."""
+        proc, self.process = self.process, None
+        assert proc is not None, "server not running"
+        proc.kill()
+        proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
 
     # ---- ARNs
 
@@ -605,6 +615,17 @@ def recv_frame(ws: ClientConnection, timeout: float = WS_TIMEOUT_S) -> dict[str,
     return parse_frame(text)
 
 
+def recv_text(ws: ClientConnection, timeout: float = WS_TIMEOUT_S) -> tuple[str, dict[str, Any]]:
+    """The next server frame within `timeout` seconds: (its exact text, decoded)."""
+    try:
+        text = ws.recv(timeout=timeout)
+    except TimeoutError:
+        pytest.fail(f"no frame within {timeout}s")
+    except ConnectionClosed as e:
+        pytest.fail(f"connection closed while waiting for a frame: {e!r}")
+    return text, parse_frame(text)
+
+
 def recv_until(ws: ClientConnection, predicate, timeout: float = WS_TIMEOUT_S) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Read frames until one matches `predicate` (deadline `timeout`); returns (match, frames skipped)."""
     deadline = time.monotonic() + timeout
@@ -757,3 +778,157 @@ def raw_ws_handshake(server: ParleyServer, token: str, rcvbuf: int = 4096) -> so
     assert b" 101 " in status_line + b" ", f"raw upgrade refused: {head!r}"
     assert f"sec-websocket-protocol: {token}".lower().encode() in head.lower(), head
     return sock
+
+
+# --------------------------------------------------------------------------- chat logging (moto, archived records)
+
+
+@dataclass
+class MotoServer:
+    """A `moto_server` process: S3 (path-style), CloudWatch Logs and Firehose on one port."""
+
+    log_path: Path
+    region: str = DEFAULT_REGION
+    access_key: str = "testing"
+    secret_key: str = "testing"
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "MotoServer":
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        with open(self.log_path, "wb") as out:
+            self.process = subprocess.Popen(
+                ["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto_server exited with {self.process.returncode}: {self.log_path.read_text()[-2000:]}")
+            try:
+                # moto answers its own dashboard/health route once it serves requests.
+                requests.get(self.endpoint + "/moto-api/", timeout=1.0)
+                return self
+            except requests.RequestException:
+                pass
+            try:
+                self.process.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                pass
+        self.stop()
+        raise RuntimeError(f"moto_server not answering within {STARTUP_TIMEOUT_S}s")
+
+    def stop(self) -> None:
+        proc, self.process = self.process, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+        )
+
+    def parley_env(self, **overrides: str) -> dict[str, str]:
+        """The environment Parley needs to reach this moto (pass to start_server)."""
+        env = {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": self.region,
+            "PARLEY_VERIFY_LOG_DESTINATIONS": "true",
+        }
+        env.update(overrides)
+        return env
+
+
+def raw_members(text: str) -> list[tuple[str, str]]:
+    """The members of the JSON object `text` as (key, exact text of the value), in order.
+
+    Keeps each value's raw text, so a log record's payload can be compared byte for byte with a frame.
+    """
+    decoder = json.JSONDecoder()
+    ws = " \t\r\n"
+
+    def skip(i: int) -> int:
+        while i < len(text) and text[i] in ws:
+            i += 1
+        return i
+
+    i = skip(0)
+    assert text[i : i + 1] == "{", f"not a JSON object: {text[:200]!r}"
+    i = skip(i + 1)
+    members: list[tuple[str, str]] = []
+    if text[i : i + 1] == "}":
+        assert skip(i + 1) == len(text), f"trailing text after the object: {text[:300]!r}"
+        return members
+    while True:
+        key, i = decoder.raw_decode(text, i)
+        assert isinstance(key, str), f"bad key in {text[:300]!r}"
+        i = skip(i)
+        assert text[i : i + 1] == ":", f"no ':' after {key!r} in {text[:300]!r}"
+        i = skip(i + 1)
+        _, end = decoder.raw_decode(text, i)
+        members.append((key, text[i:end]))
+        i = skip(end)
+        if text[i : i + 1] == ",":
+            i = skip(i + 1)
+            continue
+        assert text[i : i + 1] == "}", f"expected ',' or '}}' at {i} in {text[:300]!r}"
+        assert skip(i + 1) == len(text), f"trailing text after the object: {text[:300]!r}"
+        return members
+
+
+LOG_RECORD_KEYS = ["event_timestamp", "type", "version", "payload"]
+EVENT_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+
+
+@dataclass
+class LogRecord:
+    line: str
+    event_timestamp: dt.datetime
+    type: str
+    version: str
+    payload: str  # the exact JSON text of the payload
+
+    @property
+    def frame(self) -> dict[str, Any]:
+        return json.loads(self.payload)
+
+
+def parse_log_record(line: str) -> LogRecord:
+    """One archived chat-log line (without its newline), checked for IVS's record shape."""
+    assert "\n" not in line, f"a record spans lines: {line[:300]!r}"
+    json.loads(line)  # valid JSON as a whole
+    members = raw_members(line)
+    keys = [k for k, _ in members]
+    assert keys == LOG_RECORD_KEYS, f"record keys {keys} != {LOG_RECORD_KEYS}: {line[:300]}"
+    values = dict(members)
+    stamp = json.loads(values["event_timestamp"])
+    assert isinstance(stamp, str) and EVENT_TIMESTAMP_RE.match(stamp), f"event_timestamp {stamp!r} is not RFC 3339"
+    kind = json.loads(values["type"])
+    assert kind in ("MESSAGE", "EVENT"), f"type {kind!r}"
+    version = json.loads(values["version"])
+    assert version == "1.0", f"version {version!r}"
+    return LogRecord(
+        line=line,
+        event_timestamp=dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")),
+        type=kind,
+        version=version,
+        payload=values["payload"],
+    )

@@ -2,17 +2,6 @@ import Foundation
 import ParleyDomain
 import ParleyMessaging
 
-/// The quotas the control plane enforces; server settings.
-public struct ControlPlaneQuotas: Sendable, Equatable {
-    public var maximumRooms: Int
-    public var maximumLoggingConfigurations: Int
-
-    public init(maximumRooms: Int = 50_000, maximumLoggingConfigurations: Int = 10) {
-        self.maximumRooms = maximumRooms
-        self.maximumLoggingConfigurations = maximumLoggingConfigurations
-    }
-}
-
 /// A chat token as CreateChatToken returns it.
 public struct IssuedChatToken: Sendable, Equatable {
     public var token: String
@@ -32,7 +21,8 @@ public struct ControlPlane: Sendable {
     public let live: LiveRooms
     public let namespace: ResourceNamespace
     public let clock: any WallClock
-    public let quotas: ControlPlaneQuotas
+    /// The quotas in force (rooms, logging configurations), adjustable while the server runs.
+    public let quotas: QuotaBook
     /// Checks a logging destination when a configuration is created or its destination changes.
     public let destinationChecker: any LogDestinationChecker
     /// How long a new chat token may be used to connect.
@@ -42,7 +32,7 @@ public struct ControlPlane: Sendable {
 
     public init(
         store: any ParleyStore, live: LiveRooms, namespace: ResourceNamespace, clock: any WallClock, serverKey: ServerKey,
-        quotas: ControlPlaneQuotas, tokenLifetime: TimeInterval, destinationChecker: any LogDestinationChecker
+        quotas: QuotaBook, tokenLifetime: TimeInterval, destinationChecker: any LogDestinationChecker
     ) {
         self.destinationChecker = destinationChecker
         self.store = store
@@ -72,7 +62,7 @@ public struct ControlPlane: Sendable {
             maximumMessageRatePerSecond: input.maximumMessageRatePerSecond ?? RoomRules.defaultMaximumMessageRatePerSecond,
             maximumMessageLength: input.maximumMessageLength ?? RoomRules.defaultMaximumMessageLength,
             messageReviewHandler: handler ?? nil, loggingConfigurationIDs: configurationIDs ?? [], tags: input.tags ?? [:])
-        return try await store.insertRoom(room, quota: quotas.maximumRooms)
+        return try await store.insertRoom(room, quota: quotas[.rooms])
     }
 
     public func getRoom(_ input: IdentifierInput) async throws -> Room {
@@ -152,7 +142,7 @@ public struct ControlPlane: Sendable {
         let configuration = LoggingConfiguration(
             name: input.name ?? "", createTime: clock.now(), destination: destination!, state: problem == nil ? .active : .createFailed,
             failureReason: problem, tags: input.tags ?? [:])
-        return try await store.insertLoggingConfiguration(configuration, quota: quotas.maximumLoggingConfigurations)
+        return try await store.insertLoggingConfiguration(configuration, quota: quotas[.loggingConfigurations])
     }
 
     public func getLoggingConfiguration(_ input: IdentifierInput) async throws -> LoggingConfiguration {
