@@ -1,6 +1,7 @@
 import AWSSigV4
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -19,10 +20,25 @@ import ServiceLifecycle
 public struct ParleyRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The signed-in console operator, set by the console's auth middleware.
+    var consoleSession: ConsoleSession?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// The console's security headers: a strict Content-Security-Policy (no inline script or style), no framing, no sniffing.
+struct ConsoleSecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[HTTPField.Name("Content-Security-Policy")!] =
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+            + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        return response
     }
 }
 
@@ -89,9 +105,27 @@ public func buildApplication(
         query: MetricsQuery(store: database, clock: clock), exporter: exporter, quotas: quotas, store: database, live: live,
         metricsToken: settings.metricsToken)
 
+    let views = try await ConsoleViews(directory: settings.templatesDirectory)
+    let activityLog = RoomActivityLog()
+    let console = ConsoleController(
+        views: views,
+        sessions: ConsoleSessions(key: serverKey, clock: clock, secureCookies: settings.tlsCertificatePath != nil),
+        throttle: SignInThrottle(), controlPlane: controlPlane, store: database, live: live, activity: activityLog,
+        reviewStatistics: reviewer.statistics, loggingStatistics: loggingStatistics,
+        metricsQuery: MetricsQuery(store: database, clock: clock),
+        quotaReport: { try await metricsController.quotaReport() }, s3Directory: settings.s3Directory, webhookSecret: webhookSecret,
+        bcryptCost: settings.bcryptCost, secureWebSockets: settings.tlsCertificatePath != nil)
+
     let router = Router(context: ParleyRequestContext.self)
     router.add(middleware: RequestDurationMiddleware(exporter: exporter))
+    router.add(middleware: FileMiddleware(settings.publicDirectory, urlBasePath: "/assets", searchForIndexHtml: false))
     router.get("health") { _, _ in "ok" }
+    router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
+    let consoleGroup = router.group("console")
+        .add(middleware: ConsoleSecurityHeadersMiddleware())
+        .add(middleware: ConsoleErrorMiddleware(views: views))
+        .add(middleware: ConsoleAuthMiddleware(sessions: console.sessions))
+    console.addRoutes(to: consoleGroup)
     metricsController.addExpositionRoute(to: router)
     let api = router.group()
         .add(middleware: AWSErrorMiddleware())
@@ -135,9 +169,12 @@ public func buildApplication(
         try await database.migrate()
         try await AccessKeyBootstrap(store: database, clock: clock, namespace: settings.namespace, output: output)
             .ensureAdminKey(settings.adminAccessKey)
+        try await ConsoleUserBootstrap(store: database, clock: clock, bcryptCost: settings.bcryptCost, output: output)
+            .ensureAdmin(password: settings.adminPassword)
     }
     app.addServices(
         SessionSweeper(live: live, store: database, clock: clock), ActivityFeedShutdown(feed: live.activity),
+        RoomActivityRecorder(feed: live.activity, log: activityLog),
         LogShipper(
             store: database, destinations: destinations, statistics: loggingStatistics, clock: clock, logger: logger,
             maximumOutboxBytes: settings.maximumLogOutboxBytes, interval: settings.logShippingInterval),

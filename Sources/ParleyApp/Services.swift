@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HummingbirdBcrypt
 import Logging
 import ParleyDomain
 import ParleyMessaging
@@ -41,6 +42,35 @@ struct HTTPClientShutdown: Service {
     func run() async throws {
         try? await gracefulShutdown()
         try await client.shutdown()
+    }
+}
+
+/// Makes sure the console's `admin` user exists at start.
+struct ConsoleUserBootstrap {
+    let store: any ParleyStore
+    let clock: any WallClock
+    let bcryptCost: UInt8
+    let output: @Sendable (String) -> Void
+
+    /// With a configured password, `admin` has it; without one and with no users yet, a password is made and printed once.
+    func ensureAdmin(password configured: String?) async throws {
+        let existing = try await store.consoleUser(name: "admin")
+        if let configured {
+            guard existing.map({ !Bcrypt.verify(configured, hash: $0.passwordHash) || $0.role != .admin }) ?? true else { return }
+            try await store.saveConsoleUser(
+                ConsoleUser(name: "admin", passwordHash: Bcrypt.hash(configured, cost: bcryptCost), role: .admin, createTime: clock.now()))
+            return
+        }
+        guard try await store.consoleUsers().isEmpty else { return }
+        let password = Base64URL.encode(ServerKey.generate().rawRepresentation.prefix(15))
+        try await store.saveConsoleUser(
+            ConsoleUser(name: "admin", passwordHash: Bcrypt.hash(password, cost: bcryptCost), role: .admin, createTime: clock.now()))
+        output(
+            """
+            Created the console user admin. Its password is shown only this once (set PARLEY_ADMIN_PASSWORD to choose it):
+              admin / \(password)
+            Sign in at http://127.0.0.1:8080/console
+            """)
     }
 }
 

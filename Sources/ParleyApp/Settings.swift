@@ -45,6 +45,11 @@ public struct ParleySettings: Sendable {
     public var maximumLogOutboxBytes = 1 << 30
     /// How often the outbox is shipped to destinations.
     public var logShippingInterval: Duration = .seconds(1)
+    /// The console's Mustache templates and static assets.
+    public var templatesDirectory = "Templates"
+    public var publicDirectory = "Public"
+    /// bcrypt cost for console passwords (tests lower it to stay fast).
+    public var bcryptCost: UInt8 = 12
     /// Ping quiet WebSocket connections this often; a connection that does not answer is dropped.
     public var pingInterval: Duration = .seconds(30)
 

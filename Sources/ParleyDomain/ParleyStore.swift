@@ -91,6 +91,11 @@ public protocol ParleyStore: Sendable {
     func appendAudit(_ entry: AuditEntry) async throws
     func auditEntries(limit: Int, before: Int64?) async throws -> [AuditEntry]
 
+    func consoleUser(name: String) async throws -> ConsoleUser?
+    func consoleUsers() async throws -> [ConsoleUser]
+    /// Creates or replaces a console user.
+    func saveConsoleUser(_ user: ConsoleUser) async throws
+
     /// Records that a chat token was used; false if it had been used before.
     func redeemChatToken(id: String, expiresAt: Date) async throws -> Bool
     /// Forgets redeemed tokens that expired before `time` (they can no longer be presented anyway).

@@ -9,6 +9,7 @@ public struct ServerKey: Sendable {
         case chatToken = "parley chat token v1"
         case accessKeySecret = "parley access key secret v1"
         case pageToken = "parley page token v1"
+        case consoleSession = "parley console session v1"
     }
 
     private let master: SymmetricKey

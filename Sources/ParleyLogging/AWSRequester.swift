@@ -71,7 +71,7 @@ struct AWSRequester: Sendable {
 
     func send(
         service: String, endpoint: String, method: HTTPMethod, path: String, headers: [(String, String)], body: Data,
-        signPayloadHash: Bool = false
+        signPayloadHash: Bool = false, timeout: TimeAmount = .seconds(10)
     ) async throws(DestinationError) -> AWSResponse {
         guard let credentials = environment.credentials else {
             throw .init(.accessDenied, "No AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for Parley.")
@@ -90,7 +90,7 @@ struct AWSRequester: Sendable {
         }
         request.body = .bytes(ByteBuffer(data: body))
         do {
-            let response = try await httpClient.execute(request, timeout: .seconds(30))
+            let response = try await httpClient.execute(request, timeout: timeout)
             let answer = try await response.body.collect(upTo: 16 << 20)
             return AWSResponse(status: Int(response.status.code), body: Data(buffer: answer), headers: response.headers)
         } catch {
@@ -123,7 +123,7 @@ public struct DestinationError: Error, Sendable, Equatable, CustomStringConverti
     public var kind: Kind
     public var message: String
 
-    init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }

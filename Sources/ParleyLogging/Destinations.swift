@@ -178,7 +178,7 @@ final class CloudWatchLogsDestination: ArchiveDestination {
         _ = createdStreams.withLock { $0.insert(stream) }
     }
 
-    /// Chronological batches within PutLogEvents' count and size limits.
+    /// Chronological batches within PutLogEvents' limits: count, size, and a span under 24 hours.
     static func batches(_ records: [OutboxRecord]) -> [[OutboxRecord]] {
         let sorted = records.enumerated().sorted { ($0.element.eventTime, $0.offset) < ($1.element.eventTime, $1.offset) }.map(\.element)
         var batches: [[OutboxRecord]] = []
@@ -186,7 +186,8 @@ final class CloudWatchLogsDestination: ArchiveDestination {
         var bytes = 0
         for record in sorted {
             let size = record.line.utf8.count + perEventOverhead
-            if !current.isEmpty && (current.count == maximumEventsPerBatch || bytes + size > maximumBatchBytes) {
+            let spansTooLong = current.first.map { record.eventTime.timeIntervalSince($0.eventTime) >= 86_000 } ?? false
+            if !current.isEmpty && (current.count == maximumEventsPerBatch || bytes + size > maximumBatchBytes || spansTooLong) {
                 batches.append(current)
                 current = []
                 bytes = 0

@@ -28,13 +28,25 @@ public struct LogDestinations: LogDestinationChecker {
         }
     }
 
+    /// Checks within 5 seconds, so that creating a configuration never hangs on an unresponsive endpoint.
     public func problem(with destination: LogDestination) async -> String? {
         guard verify else { return nil }
-        do {
-            try await self.destination(for: destination).check()
-            return nil
-        } catch {
-            return error.message
+        let client = self.destination(for: destination)
+        return await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                do throws(DestinationError) {
+                    try await client.check()
+                    return nil
+                } catch {
+                    return error.message
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return "The destination did not answer within 5 seconds."
+            }
+            defer { group.cancelAll() }
+            return await group.next()!
         }
     }
 }
@@ -83,7 +95,8 @@ public struct LogShipper: Service {
         await shipOnce(backoffs: &backoffs, clients: &clients)
     }
 
-    /// One pass over every configuration with waiting records.
+    /// One pass over every configuration with waiting records. Configurations ship concurrently, so a destination
+    /// that hangs or is down delays only its own records.
     func shipOnce(backoffs: inout [String: Backoff], clients: inout [String: (LogDestination, any ArchiveDestination)]) async {
         let pending: [String]
         do {
@@ -92,28 +105,46 @@ public struct LogShipper: Service {
             logger.error("Cannot read the chat log outbox", metadata: ["error": "\(error)"])
             return
         }
-        for id in pending {
-            if let backoff = backoffs[id], backoff.retryAt > .now { continue }
-            do {
-                guard let configuration = try await store.loggingConfiguration(id: id) else { continue }
-                if clients[id]?.0 != configuration.destination {
-                    clients[id] = (configuration.destination, destinations.destination(for: configuration.destination))
-                }
-                let records = try await store.logOutbox(loggingConfigurationID: id, limit: 5_000)
-                let result = await clients[id]!.1.ship(records, now: clock.now())
-                try await store.removeFromLogOutbox(sequences: result.acknowledged)
-                statistics.countDelivered(result.acknowledged.count, configuration: id)
-                if let error = result.error {
-                    statistics.countError(error, configuration: id)
-                    let failures = (backoffs[id]?.failures ?? 0) + 1
-                    backoffs[id] = Backoff(failures: failures, retryAt: .now + Self.delay(afterFailures: failures))
-                    logger.warning("Chat log delivery failed", metadata: ["configuration": "\(id)", "error": "\(error.message)"])
-                } else {
-                    backoffs[id] = nil
-                }
-            } catch {
-                logger.error("Chat log outbox error", metadata: ["configuration": "\(id)", "error": "\(error)"])
+        let due = pending.filter { id in backoffs[id].map { $0.retryAt <= .now } ?? true }
+        let known = clients
+        let outcomes = await withTaskGroup(of: (String, (LogDestination, any ArchiveDestination)?, DestinationError?).self) { group in
+            for id in due {
+                group.addTask { await shipConfiguration(id, cached: known[id]) }
             }
+            var outcomes: [(String, (LogDestination, any ArchiveDestination)?, DestinationError?)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        for (id, client, error) in outcomes {
+            clients[id] = client
+            if let error {
+                let failures = (backoffs[id]?.failures ?? 0) + 1
+                backoffs[id] = Backoff(failures: failures, retryAt: .now + Self.delay(afterFailures: failures))
+                logger.warning("Chat log delivery failed", metadata: ["configuration": "\(id)", "error": "\(error.message)"])
+            } else {
+                backoffs[id] = nil
+            }
+        }
+    }
+
+    /// Ships one configuration's oldest records; returns the destination client to reuse and the error, if any.
+    private func shipConfiguration(
+        _ id: String, cached: (LogDestination, any ArchiveDestination)?
+    ) async -> (String, (LogDestination, any ArchiveDestination)?, DestinationError?) {
+        do {
+            guard let configuration = try await store.loggingConfiguration(id: id) else { return (id, nil, nil) }
+            let client =
+                cached?.0 == configuration.destination
+                ? cached! : (configuration.destination, destinations.destination(for: configuration.destination))
+            let records = try await store.logOutbox(loggingConfigurationID: id, limit: 5_000)
+            let result = await client.1.ship(records, now: clock.now())
+            try await store.removeFromLogOutbox(sequences: result.acknowledged)
+            statistics.countDelivered(result.acknowledged.count, configuration: id)
+            if let error = result.error { statistics.countError(error, configuration: id) }
+            return (id, client, result.error)
+        } catch {
+            logger.error("Chat log outbox error", metadata: ["configuration": "\(id)", "error": "\(error)"])
+            return (id, cached, DestinationError(.other, "outbox: \(error)"))
         }
     }
 

@@ -7,25 +7,54 @@ public struct MetricDataQuery: Codable, Sendable {
         public var Namespace: String?
         public var MetricName: String
         public var Dimensions: [Dimension]?
+
+        public init(Namespace: String?, MetricName: String, Dimensions: [Dimension]?) {
+            self.Namespace = Namespace
+            self.MetricName = MetricName
+            self.Dimensions = Dimensions
+        }
     }
     public struct Dimension: Codable, Sendable {
         public var Name: String
         public var Value: String
+
+        public init(Name: String, Value: String) {
+            self.Name = Name
+            self.Value = Value
+        }
     }
     public struct MetricStat: Codable, Sendable {
         public var Metric: Metric
         public var Period: Int
         public var Stat: String
+
+        public init(Metric: Metric, Period: Int, Stat: String) {
+            self.Metric = Metric
+            self.Period = Period
+            self.Stat = Stat
+        }
     }
     public var Id: String
     public var MetricStat: MetricStat
     public var Label: String?
+
+    public init(Id: String, MetricStat: MetricStat, Label: String?) {
+        self.Id = Id
+        self.MetricStat = MetricStat
+        self.Label = Label
+    }
 }
 
 public struct GetMetricDataInput: Codable, Sendable {
     public var MetricDataQueries: [MetricDataQuery]
     public var StartTime: Date
     public var EndTime: Date
+
+    public init(MetricDataQueries: [MetricDataQuery], StartTime: Date, EndTime: Date) {
+        self.MetricDataQueries = MetricDataQueries
+        self.StartTime = StartTime
+        self.EndTime = EndTime
+    }
 }
 
 public struct MetricDataResult: Codable, Sendable, Equatable {

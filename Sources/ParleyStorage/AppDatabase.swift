@@ -476,6 +476,32 @@ public struct AppDatabase: ParleyStore {
             arguments: [entry.time.millisecondsSince1970, entry.actor, entry.action, entry.target, entry.detail, entry.address])
     }
 
+    // MARK: Console users
+
+    public func consoleUser(name: String) async throws -> ConsoleUser? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM consoleUser WHERE name = ?", arguments: [name]).map(Self.consoleUser)
+        }
+    }
+
+    public func consoleUsers() async throws -> [ConsoleUser] {
+        try await writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM consoleUser ORDER BY name").map(Self.consoleUser) }
+    }
+
+    public func saveConsoleUser(_ user: ConsoleUser) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO consoleUser (name, passwordHash, role, createTime) VALUES (?, ?, ?, ?)",
+                arguments: [user.name, user.passwordHash, user.role.rawValue, user.createTime.millisecondsSince1970])
+        }
+    }
+
+    private static func consoleUser(_ row: Row) -> ConsoleUser {
+        ConsoleUser(
+            name: row["name"], passwordHash: row["passwordHash"], role: ConsoleRole(rawValue: row["role"]) ?? .viewer,
+            createTime: Date(millisecondsSince1970: row["createTime"]))
+    }
+
     // MARK: Chat tokens
 
     public func redeemChatToken(id: String, expiresAt: Date) async throws -> Bool {

@@ -113,6 +113,14 @@ enum Schema {
                 t.column("address", .text).notNull()
             }
         }
+        migrator.registerMigration("v4: console users") { db in
+            try db.create(table: "consoleUser") { t in
+                t.primaryKey("name", .text)
+                t.column("passwordHash", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("createTime", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -85,6 +85,9 @@ struct Serve: AsyncParsableCommand {
             if let value = try flag ?? Environment.integer(variable) { settings.quotas[quota] = value }
         }
         settings.metricsToken = Environment.value("PARLEY_METRICS_TOKEN")
+        settings.templatesDirectory = Environment.value("PARLEY_TEMPLATES_DIR") ?? settings.templatesDirectory
+        settings.publicDirectory = Environment.value("PARLEY_PUBLIC_DIR") ?? settings.publicDirectory
+        if let cost = try Environment.integer("PARLEY_BCRYPT_COST") { settings.bcryptCost = UInt8(clamping: cost) }
         if let percent = try Environment.integer("PARLEY_QUOTA_ALARM_PERCENT") { settings.quotaAlarmThreshold = Double(percent) / 100 }
         settings.tlsCertificatePath = tlsCertificate ?? Environment.value("PARLEY_TLS_CERTIFICATE")
         settings.tlsKeyPath = tlsKey ?? Environment.value("PARLEY_TLS_KEY")

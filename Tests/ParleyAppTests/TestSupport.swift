@@ -10,12 +10,17 @@ import ParleyDomain
 /// The access key every test server is started with.
 let testCredentials = SigV4Credentials(accessKeyID: "AKIDPARLEYTEST", secretAccessKey: "test-secret-0123456789")
 
+/// The console's `admin` password on every test server.
+let testAdminPassword = "admin-password-for-tests"
+
 /// Settings for an in-memory test server.
 func testSettings(_ configure: (inout ParleySettings) -> Void = { _ in }) -> ParleySettings {
     var settings = ParleySettings()
     settings.dataDirectory = nil
     settings.port = 0
     settings.adminAccessKey = (testCredentials.accessKeyID, testCredentials.secretAccessKey)
+    settings.adminPassword = testAdminPassword
+    settings.bcryptCost = 4
     configure(&settings)
     return settings
 }

@@ -22,11 +22,17 @@ Function fixtures
                  messaging endpoint (token as subprotocol, echo asserted); closed after the test.
   join           join(room, user_id=None, capabilities=ALL, srv=None, cl=None, **token_kwargs)
                  -> (connection, user_id): CreateChatToken then open_ws.
+
+Chat logging
+  moto                 Session: one `moto_server` (S3, CloudWatch Logs, Firehose) on a free port;
+                       moto.client("s3"), moto.parley_env() -> AWS_* + verification env for Parley.
+  start_module_server  Module-scoped twin of start_server, for servers shared by a module's tests.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, Callable
@@ -41,6 +47,7 @@ from parley_support import (
     DEFAULT_BINARY,
     DEFAULT_REGION,
     REPO_ROOT,
+    MotoServer,
     ParleyServer,
     chat_token,
     unique,
@@ -125,6 +132,35 @@ def start_server(parley_binary: Path, tmp_path: Path) -> Callable[..., ParleySer
             if rc != 0:
                 problems.append(f"server on {srv.data_dir} exited with {rc} after SIGTERM")
     assert not problems, problems
+
+
+@pytest.fixture(scope="module")
+def start_module_server(parley_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., ParleyServer]:
+    started: list[ParleyServer] = []
+    root = tmp_path_factory.mktemp("module-servers")
+
+    def _start(**kwargs: Any) -> ParleyServer:
+        srv = _make_server(parley_binary, root / f"server-{len(started)}", **kwargs)
+        started.append(srv)
+        return srv.start()
+
+    yield _start
+    problems = []
+    for srv in started:
+        if srv.process is not None:
+            rc = srv.stop(check=False)
+            if rc != 0:
+                problems.append(f"server on {srv.data_dir} exited with {rc} after SIGTERM")
+    assert not problems, problems
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory):
+    if shutil.which("moto_server") is None:
+        pytest.fail("moto_server is not installed: pip install -r Tests/conformance/requirements.txt (moto[server])")
+    srv = MotoServer(log_path=tmp_path_factory.mktemp("moto") / "moto.log").start()
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture(scope="session")

@@ -236,6 +236,9 @@ class ParleyServer:
         env["PARLEY_ACCOUNT_ID"] = self.account
         # The control-plane tests name destinations that exist nowhere; logging tests turn checks on against moto.
         env["PARLEY_VERIFY_LOG_DESTINATIONS"] = "false"
+        env["PARLEY_TEMPLATES_DIR"] = str(REPO_ROOT / "Templates")
+        env["PARLEY_PUBLIC_DIR"] = str(REPO_ROOT / "Public")
+        env["PARLEY_BCRYPT_COST"] = "4"
         # The suite creates resources in bursts; the API call-rate quotas get their own tests (test_metrics_and_quotas.py).
         for quota in ("RoomOperationsTPS", "LoggingConfigurationOperationsTPS", "TagOperationsTPS", "CreateChatTokenTPS"):
             env[f"PARLEY_QUOTA_{quota}"] = "100000"
@@ -363,7 +366,9 @@ class ParleyServer:
                 parameter_validation=validate,
                 # Standard mode retries ThrottlingException (429) with backoff, so a server
                 # enforcing the API TPS quotas (SPEC section 8) does not fail bursty tests.
-                retries={"max_attempts": max_attempts, "mode": "standard"},
+                # total_max_attempts counts the first try (botocore's "max_attempts" counts retries only,
+                # so max_attempts=1 there would still retry once).
+                retries={"total_max_attempts": max_attempts, "mode": "standard"},
                 connect_timeout=5,
                 read_timeout=30,
             ),
@@ -932,3 +937,154 @@ def parse_log_record(line: str) -> LogRecord:
         version=version,
         payload=values["payload"],
     )
+
+
+# --------------------------------------------------------------------------- metrics and quotas
+
+METRICS_NAMESPACE = "AWS/IVSChat"
+METRICS_FLUSH_DEADLINE_S = 15.0  # metrics are flushed every 5 s
+USAGE_DIMENSIONS = {"Service": "IVS Chat", "Class": "None", "Type": "Resource", "Resource": "ConcurrentChatConnections"}
+
+
+def iso8601(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def metric_query(
+    qid: str,
+    name: str,
+    dimensions: Mapping[str, str] | None = None,
+    stat: str = "Sum",
+    period: int = 60,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """One GetMetricData query (MetricStat form)."""
+    query: dict[str, Any] = {
+        "Id": qid,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": METRICS_NAMESPACE,
+                "MetricName": name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in (dimensions or {}).items()],
+            },
+            "Period": period,
+            "Stat": stat,
+        },
+    }
+    if label is not None:
+        query["Label"] = label
+    return query
+
+
+def get_metric_data(
+    server: "ParleyServer", queries: list[dict[str, Any]], start: dt.datetime, end: dt.datetime
+) -> dict[str, dict[str, Any]]:
+    """POST /metrics/GetMetricData; checks the result shape and returns results by Id (Timestamps parsed)."""
+    resp = server.signed(
+        "POST", "/metrics/GetMetricData", {"MetricDataQueries": queries, "StartTime": iso8601(start), "EndTime": iso8601(end)}
+    )
+    assert resp.status_code == 200, f"GetMetricData: {resp.status_code} {resp.text[:500]}"
+    body = resp.json()
+    results = body.get("MetricDataResults")
+    assert isinstance(results, list) and len(results) == len(queries), body
+    by_id: dict[str, dict[str, Any]] = {}
+    for query, result in zip(queries, results):
+        assert result.get("Id") == query["Id"], f"results out of order or Id not echoed: {body}"
+        assert result.get("StatusCode") == "Complete", result
+        assert result.get("Label") == query.get("Label", query["MetricStat"]["Metric"]["MetricName"]), result
+        stamps, values = result.get("Timestamps"), result.get("Values")
+        assert isinstance(stamps, list) and isinstance(values, list) and len(stamps) == len(values), result
+        parsed = [dt.datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps]
+        assert parsed == sorted(parsed, reverse=True) and len(set(parsed)) == len(parsed), f"Timestamps not newest first: {stamps}"
+        for t in parsed:
+            assert start - dt.timedelta(seconds=1) <= t < end, f"timestamp {t} outside [{start}, {end})"
+        assert all(isinstance(v, (int, float)) for v in values), result
+        by_id[query["Id"]] = {**result, "Timestamps": parsed}
+    return by_id
+
+
+def poll(fetch, done, timeout: float = METRICS_FLUSH_DEADLINE_S, interval: float = 0.5):
+    """Call fetch() until done(value) or the deadline; returns the last value (callers assert on it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value) or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def scrape_metrics(server: "ParleyServer", token: str | None = None, authorization: str | None = None) -> requests.Response:
+    """GET /metrics, with `Authorization: Bearer <token>` (or a literal Authorization value) when given."""
+    headers = {}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return requests.get(server.endpoint + "/metrics", headers=headers, timeout=10)
+
+
+def parse_prometheus(text: str) -> dict[str, Any]:
+    """Every metric family of a Prometheus text exposition, by family name (prometheus_client's parser)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families: dict[str, Any] = {}
+    for family in text_string_to_metric_families(text):
+        assert family.name not in families, f"family {family.name} appears twice"
+        families[family.name] = family
+    return families
+
+
+def prom_sample(families: Mapping[str, Any], sample_name: str, labels: Mapping[str, str] | None = None) -> float | None:
+    """The value of the sample `sample_name` with exactly `labels`, or None when absent."""
+    want = dict(labels or {})
+    for family in families.values():
+        for sample in family.samples:
+            if sample.name == sample_name and dict(sample.labels) == want:
+                return sample.value
+    return None
+
+
+def run_quotas(binary: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`parley quotas <args> --data-dir DIR` (offline; a running server picks changes up within seconds)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    return subprocess.run(
+        [str(binary), "quotas", *args, "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def list_service_quotas(server: "ParleyServer") -> dict[str, dict[str, Any]]:
+    """POST /quotas/ListServiceQuotas -> quotas by QuotaName (shape checked)."""
+    resp = server.signed("POST", "/quotas/ListServiceQuotas", {})
+    assert resp.status_code == 200, f"ListServiceQuotas: {resp.status_code} {resp.text[:300]}"
+    quotas = resp.json().get("Quotas")
+    assert isinstance(quotas, list) and quotas, resp.text[:300]
+    by_name: dict[str, dict[str, Any]] = {}
+    for q in quotas:
+        assert {"QuotaName", "Title", "Value", "DefaultValue", "Adjustable", "Description"} <= q.keys(), q
+        assert set(q) <= {"QuotaName", "Title", "Value", "DefaultValue", "Adjustable", "Usage", "Description"}, q
+        assert type(q["Value"]) is int and type(q["DefaultValue"]) is int and type(q["Adjustable"]) is bool, q
+        assert isinstance(q["Title"], str) and q["Title"] and isinstance(q["Description"], str) and q["Description"], q
+        assert q["QuotaName"] not in by_name, f"{q['QuotaName']} listed twice"
+        by_name[q["QuotaName"]] = q
+    return by_name
+
+
+def stop_servers_together(servers: list["ParleyServer"]) -> None:
+    """SIGTERM every running server at once, then stop(check=True) each (exit 0 within the timeout).
+
+    Graceful shutdown takes seconds per server; signalling them all first makes those seconds overlap.
+    """
+    running = [s for s in servers if s.process is not None and s.process.poll() is None]
+    for s in running:
+        s.process.send_signal(signal.SIGTERM)
+    for s in running:
+        try:
+            s.process.wait(timeout=SHUTDOWN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pass  # stop() reports it
+    for s in servers:
+        s.stop(check=True)

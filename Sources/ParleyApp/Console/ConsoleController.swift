@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import HummingbirdBcrypt
+import NIOCore
+import ParleyDomain
+import ParleyLogging
+import ParleyMessaging
+import ParleyMetrics
+import ParleyReview
+
+/// The operations console: pages built from queries over the control plane, storage, live rooms and metrics.
+struct ConsoleController: Sendable {
+    let views: ConsoleViews
+    let sessions: ConsoleSessions
+    let throttle: SignInThrottle
+    let controlPlane: ControlPlane
+    let store: any ParleyStore
+    let live: LiveRooms
+    let activity: RoomActivityLog
+    let reviewStatistics: ReviewStatistics
+    let loggingStatistics: LoggingStatistics
+    let metricsQuery: MetricsQuery
+    let quotaReport: @Sendable () async throws -> [QuotaReportEntry]
+    let s3Directory: String?
+    let webhookSecret: String
+    let bcryptCost: UInt8
+    /// Whether clients reach the server over TLS, for the test client's `wss://` URL.
+    let secureWebSockets: Bool
+
+    var clock: any WallClock { controlPlane.clock }
+
+    func addRoutes(to router: RouterGroup<ParleyRequestContext>) {
+        router.get("sign-in") { request, _ in signInPage(next: FormData.query(of: request)["next"] ?? ConsoleURL.dashboard.path, error: nil)
+        }
+        router.post("sign-in") { request, context in try await signIn(request, context) }
+        router.post("sign-out") { _, _ in
+            Response(status: .seeOther, headers: [.location: ConsoleURL.signIn.path, .setCookie: sessions.signOutCookie])
+        }
+        router.get("") { request, context in try await dashboard(request, context) }
+        addRoomRoutes(to: router)
+        LiveViewController(console: self).addRoutes(to: router)
+        addLoggingRoutes(to: router)
+        addAdministrationRoutes(to: router)
+    }
+
+    func chrome(_ title: String, _ context: ParleyRequestContext, section: String, request: Request? = nil) throws -> PageChrome {
+        PageChrome(
+            title: title, session: try context.session(), section: section, notice: request.flatMap { FormData.query(of: $0)["notice"] })
+    }
+
+    func audit(_ context: ParleyRequestContext, _ action: String, _ target: String, _ detail: String = "") async throws {
+        try await store.appendAudit(
+            AuditEntry(
+                time: clock.now(), actor: "console:\(try context.session().user)", action: action, target: target, detail: detail,
+                address: context.clientAddress))
+    }
+
+    // MARK: Sign-in
+
+    private func signInPage(next: String, error: String?, user: String = "", status: HTTPResponse.Status = .ok) -> Response {
+        // Only console paths are followed after sign-in, never another site.
+        let safeNext = next.hasPrefix("/console") ? next : ConsoleURL.dashboard.path
+        return views.page("sign-in", SignInModel(user: user, next: safeNext, error: error), status: status)
+    }
+
+    private func signIn(_ request: Request, _ context: ParleyRequestContext) async throws -> Response {
+        let form = try await FormData.body(of: request)
+        let name = form.text("user") ?? ""
+        let next = form["next"] ?? ConsoleURL.dashboard.path
+        let address = context.clientAddress
+        guard !throttle.isBlocked(user: name, address: address, now: clock.now()) else {
+            return signInPage(next: next, error: "Too many failed attempts; wait a minute.", user: name, status: .tooManyRequests)
+        }
+        guard let user = try await store.consoleUser(name: name), Bcrypt.verify(form["password"] ?? "", hash: user.passwordHash) else {
+            throttle.recordFailure(user: name, address: address, now: clock.now())
+            return signInPage(next: next, error: "Wrong user name or password.", user: name, status: .unauthorized)
+        }
+        let (_, cookie) = sessions.start(for: user)
+        try await store.appendAudit(
+            AuditEntry(time: clock.now(), actor: "console:\(user.name)", action: "SignIn", target: user.name, address: address))
+        let target = next.hasPrefix("/console") ? next : ConsoleURL.dashboard.path
+        return Response(status: .seeOther, headers: [.location: target, .setCookie: cookie])
+    }
+
+    // MARK: Dashboard
+
+    func dashboardModel(_ page: PageChrome) async throws -> DashboardModel {
+        let now = clock.now()
+        func sum(_ name: String, _ dimensions: [MetricDataQuery.Dimension]? = nil, since: TimeInterval) async throws -> Int {
+            let output = try await metricsQuery.run(
+                GetMetricDataInput(
+                    MetricDataQueries: [
+                        MetricDataQuery(
+                            Id: "m",
+                            MetricStat: .init(
+                                Metric: .init(Namespace: nil, MetricName: name, Dimensions: dimensions), Period: 60, Stat: "Sum"),
+                            Label: nil)
+                    ], StartTime: now - since, EndTime: now + 60))
+            return Int(output.MetricDataResults.first?.Values.reduce(0, +) ?? 0)
+        }
+        let counts = live.connectionCountsByRoom().sorted { $0.value > $1.value }.prefix(5)
+        var busiest: [DashboardModel.BusyRoom] = []
+        for (id, connections) in counts {
+            let name = try await store.room(id: id)?.name ?? "(deleted)"
+            busiest.append(.init(name: name.isEmpty ? id : name, id: id, url: ConsoleURL.room(id).path, connections: connections))
+        }
+        return DashboardModel(
+            page: page, connections: live.connectionCount,
+            messagesLastMinute: try await sum(MetricName.requests, [.init(Name: "Action", Value: "SendMessage")], since: 60),
+            deliveriesLastMinute: try await sum(MetricName.messagingDeliveries, since: 60),
+            errorsLastHour: try await sum(MetricName.invocationErrors, since: 3_600)
+                + (try await sum(MetricName.logDestinationErrors, since: 3_600)),
+            rooms: try await store.roomCount(), busiestRooms: busiest,
+            alarms: try await store.alarms(limit: 5).map {
+                .init(quota: $0.quota.title, usage: $0.usage, limit: $0.limit, time: TimeModel($0.time))
+            })
+    }
+
+    private func dashboard(_ request: Request, _ context: ParleyRequestContext) async throws -> Response {
+        views.page("dashboard", try await dashboardModel(try chrome("Dashboard", context, section: "dashboard", request: request)))
+    }
+}
