@@ -20,7 +20,7 @@ struct SessionSweeper: Service {
             if sweeps % 600 == 0 {
                 try? await store.forgetRedeemedChatTokens(expiredBefore: clock.now())
             }
-            try? await Task.sleep(for: .seconds(1))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
     }
 }

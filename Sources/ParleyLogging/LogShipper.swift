@@ -89,7 +89,7 @@ public struct LogShipper: Service {
             await shipOnce(backoffs: &backoffs, clients: &clients)
             rounds += 1
             if rounds % 30 == 0 { await trimOutbox() }
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
         // A last round so that what is ready goes out before exit.
         await shipOnce(backoffs: &backoffs, clients: &clients)

@@ -169,15 +169,18 @@ public final class LiveRooms: Sendable {
     /// Handles one text frame from a connection. Errors go back to that connection only.
     /// A message for a room with a review handler waits for the review (at most the handler timeout).
     public func handle(frame text: String, from connection: LiveConnection) async {
+        // Every frame counts against the connection's rate, readable or not.
+        let now = clock.now()
+        let withinLimit = connection.requestBucket.withLock { $0.take(now: now) }
         let request: ClientRequest
         do {
             request = try ClientRequest.decode(text)
         } catch {
-            reject(connection, requestID: error.requestID, code: error.code, message: error.message)
+            reject(connection, requestID: error.requestID, code: withinLimit ? error.code : 429, message: error.message)
             return
         }
-        let now = clock.now()
-        guard connection.requestBucket.withLock({ $0.take(now: now) }) else {
+        observer?.requested(request.action, roomID: connection.roomID)
+        guard withinLimit else {
             reject(
                 connection, requestID: request.requestID, code: 429,
                 message: "Too many requests on this connection (limit \(limits.requestsPerConnectionPerSecond)/s).")

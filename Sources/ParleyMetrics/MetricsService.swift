@@ -57,7 +57,7 @@ public struct MetricsService: Service {
         var memory = Memory()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await runOnce(&memory)
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
         await runOnce(&memory)
     }
