@@ -131,6 +131,7 @@ let package = Package(
             dependencies: [
                 "ParleyApp", "ParleyStorage", "ParleyDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -105,6 +105,11 @@ public func buildApplication(
         query: MetricsQuery(store: database, clock: clock), exporter: exporter, quotas: quotas, store: database, live: live,
         metricsToken: settings.metricsToken)
 
+    let metricsService = MetricsService(
+        recorder: metrics, store: database, clock: clock, exporter: exporter, live: live, reviewStatistics: reviewer.statistics,
+        loggingStatistics: loggingStatistics, quotas: quotas, baseQuotas: settings.quotas, alarmThreshold: settings.quotaAlarmThreshold,
+        applyQuotas: { values in live.updateLimits(MessagingLimits(quotas: values, outboundQueueLimit: settings.outboundQueueLimit)) },
+        logger: logger)
     let views = try await ConsoleViews(directory: settings.templatesDirectory)
     let activityLog = RoomActivityLog()
     let console = ConsoleController(
@@ -114,11 +119,15 @@ public func buildApplication(
         reviewStatistics: reviewer.statistics, loggingStatistics: loggingStatistics,
         metricsQuery: MetricsQuery(store: database, clock: clock),
         quotaReport: { try await metricsController.quotaReport() }, s3Directory: settings.s3Directory, webhookSecret: webhookSecret,
-        bcryptCost: settings.bcryptCost, secureWebSockets: settings.tlsCertificatePath != nil)
+        bcryptCost: settings.bcryptCost, secureWebSockets: settings.tlsCertificatePath != nil,
+        refreshQuotas: { try await metricsService.refreshQuotas() })
 
     let router = Router(context: ParleyRequestContext.self)
     router.add(middleware: RequestDurationMiddleware(exporter: exporter))
-    router.add(middleware: FileMiddleware(settings.publicDirectory, urlBasePath: "/assets", searchForIndexHtml: false))
+    router.add(
+        middleware: FileMiddleware(
+            settings.publicDirectory, urlBasePath: "/assets", cacheControl: .init([(MediaType(type: .any), [.noCache])]),
+            searchForIndexHtml: false))
     router.get("health") { _, _ in "ok" }
     router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
     let consoleGroup = router.group("console")
@@ -140,7 +149,8 @@ public func buildApplication(
 
     let webSocket = HTTP1WebSocketUpgradeChannel.Configuration(
         http1: .init(),
-        ws: .init(maxFrameSize: settings.maximumFrameSize, autoPing: .enabled(timePeriod: settings.pingInterval)))
+        ws: .init(maxFrameSize: settings.maximumFrameSize, autoPing: .enabled(timePeriod: settings.pingInterval), closeTimeout: .seconds(3))
+    )
     var server = HTTPServerBuilder.chat(configuration: webSocket) { head, channel, logger in
         switch await chat.admit(head, peer: channel.remoteAddress) {
         case .accepted(let accepted):
@@ -165,24 +175,25 @@ public func buildApplication(
         router: router, server: server,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Parley"),
         logger: logger)
+    let databaseReady = ReadySignal()
     app.beforeServerStarts {
         try await database.migrate()
+        databaseReady.fire()
         try await AccessKeyBootstrap(store: database, clock: clock, namespace: settings.namespace, output: output)
             .ensureAdminKey(settings.adminAccessKey)
         try await ConsoleUserBootstrap(store: database, clock: clock, bcryptCost: settings.bcryptCost, output: output)
             .ensureAdmin(password: settings.adminPassword)
     }
     app.addServices(
-        SessionSweeper(live: live, store: database, clock: clock), ActivityFeedShutdown(feed: live.activity),
+        AfterReady(ready: databaseReady, service: SessionSweeper(live: live, store: database, clock: clock)),
+        ActivityFeedShutdown(feed: live.activity),
         RoomActivityRecorder(feed: live.activity, log: activityLog),
-        LogShipper(
-            store: database, destinations: destinations, statistics: loggingStatistics, clock: clock, logger: logger,
-            maximumOutboxBytes: settings.maximumLogOutboxBytes, interval: settings.logShippingInterval),
-        MetricsService(
-            recorder: metrics, store: database, clock: clock, exporter: exporter, live: live, reviewStatistics: reviewer.statistics,
-            loggingStatistics: loggingStatistics, quotas: quotas, baseQuotas: settings.quotas, alarmThreshold: settings.quotaAlarmThreshold,
-            applyQuotas: { values in live.updateLimits(MessagingLimits(quotas: values, outboundQueueLimit: settings.outboundQueueLimit)) },
-            logger: logger),
+        AfterReady(
+            ready: databaseReady,
+            service: LogShipper(
+                store: database, destinations: destinations, statistics: loggingStatistics, clock: clock, logger: logger,
+                maximumOutboxBytes: settings.maximumLogOutboxBytes, interval: settings.logShippingInterval)),
+        AfterReady(ready: databaseReady, service: metricsService),
         HTTPClientShutdown(client: httpClient))
     return app
 }

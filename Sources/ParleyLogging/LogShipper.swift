@@ -76,53 +76,76 @@ public struct LogShipper: Service {
         self.interval = interval
     }
 
-    struct Backoff {
+    /// Each configuration's shipping state: whether a round is under way, its backoff, its destination client.
+    struct Lane {
+        var busy = false
         var failures = 0
-        var retryAt: ContinuousClock.Instant
+        /// nil: due now.
+        var retryAt: ContinuousClock.Instant?
+        var client: (LogDestination, any ArchiveDestination)?
+    }
+
+    final class Lanes: Sendable {
+        let state = Mutex<[String: Lane]>([:])
     }
 
     public func run() async throws {
-        var backoffs: [String: Backoff] = [:]
-        var clients: [String: (LogDestination, any ArchiveDestination)] = [:]
+        let lanes = Lanes()
         var rounds = 0
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await shipOnce(backoffs: &backoffs, clients: &clients)
-            rounds += 1
-            if rounds % 30 == 0 { await trimOutbox() }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        await withDiscardingTaskGroup { group in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                startDueLanes(lanes, in: &group)
+                rounds += 1
+                if rounds % 30 == 0 { await trimOutbox() }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            }
+            // A last round so that what is ready goes out before exit.
+            startDueLanes(lanes, in: &group)
         }
-        // A last round so that what is ready goes out before exit.
-        await shipOnce(backoffs: &backoffs, clients: &clients)
     }
 
-    /// One pass over every configuration with waiting records. Configurations ship concurrently, so a destination
-    /// that hangs or is down delays only its own records.
-    func shipOnce(backoffs: inout [String: Backoff], clients: inout [String: (LogDestination, any ArchiveDestination)]) async {
-        let pending: [String]
-        do {
-            pending = try await store.loggingConfigurationsWithPendingRecords()
-        } catch {
-            logger.error("Cannot read the chat log outbox", metadata: ["error": "\(error)"])
-            return
-        }
-        let due = pending.filter { id in backoffs[id].map { $0.retryAt <= .now } ?? true }
-        let known = clients
-        let outcomes = await withTaskGroup(of: (String, (LogDestination, any ArchiveDestination)?, DestinationError?).self) { group in
-            for id in due {
-                group.addTask { await shipConfiguration(id, cached: known[id]) }
+    /// Starts a round for every configuration with waiting records that is neither shipping nor backing off.
+    /// Each configuration ships on its own, so a destination that hangs or is down delays only its own records.
+    private func startDueLanes(_ lanes: Lanes, in group: inout DiscardingTaskGroup) {
+        group.addTask {
+            let pending: [String]
+            do {
+                pending = try await store.loggingConfigurationsWithPendingRecords()
+            } catch {
+                logger.error("Cannot read the chat log outbox", metadata: ["error": "\(error)"])
+                return
             }
-            var outcomes: [(String, (LogDestination, any ArchiveDestination)?, DestinationError?)] = []
-            for await outcome in group { outcomes.append(outcome) }
-            return outcomes
-        }
-        for (id, client, error) in outcomes {
-            clients[id] = client
-            if let error {
-                let failures = (backoffs[id]?.failures ?? 0) + 1
-                backoffs[id] = Backoff(failures: failures, retryAt: .now + Self.delay(afterFailures: failures))
-                logger.warning("Chat log delivery failed", metadata: ["configuration": "\(id)", "error": "\(error.message)"])
-            } else {
-                backoffs[id] = nil
+            let now = ContinuousClock.now
+            let due = lanes.state.withLock { lanes in
+                pending.compactMap { id -> (String, (LogDestination, any ArchiveDestination)?)? in
+                    let lane = lanes[id] ?? Lane()
+                    guard !lane.busy, lane.retryAt.map({ $0 <= now }) ?? true else { return nil }
+                    lanes[id, default: Lane()].busy = true
+                    return (id, lane.client)
+                }
+            }
+            await withDiscardingTaskGroup { shipping in
+                for (id, cached) in due {
+                    shipping.addTask {
+                        let (_, client, error) = await shipConfiguration(id, cached: cached)
+                        lanes.state.withLock { lanes in
+                            var lane = lanes[id] ?? Lane()
+                            lane.busy = false
+                            lane.client = client
+                            if error != nil {
+                                lane.failures += 1
+                                lane.retryAt = .now + Self.delay(afterFailures: lane.failures)
+                            } else {
+                                lane.failures = 0
+                                lane.retryAt = nil
+                            }
+                            lanes[id] = lane
+                        }
+                        if let error {
+                            logger.warning("Chat log delivery failed", metadata: ["configuration": "\(id)", "error": "\(error.message)"])
+                        }
+                    }
+                }
             }
         }
     }

@@ -82,7 +82,8 @@ public struct MetricsService: Service {
         }
     }
 
-    private func refreshQuotas() async throws {
+    /// Loads adjusted quotas and applies any change at once.
+    public func refreshQuotas() async throws {
         var values = baseQuotas
         for (quota, value) in try await store.quotaOverrides() { values[quota] = value }
         if values != quotas.values {

@@ -5,6 +5,7 @@ import Logging
 import ParleyApp
 import ParleyDomain
 import ParleyStorage
+import ServiceLifecycle
 
 @main
 struct Parley: AsyncParsableCommand {
@@ -109,7 +110,11 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "parley")
         logger.logLevel = Environment.value("LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
         let app = try await buildApplication(settings, logger: logger)
-        try await app.runService()
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A client that keeps a connection open must not hold a shutdown forever: past 5 seconds, what is left is cancelled.
+        group.maximumGracefulShutdownDuration = .seconds(5)
+        try await ServiceGroup(configuration: group).run()
     }
 }
 

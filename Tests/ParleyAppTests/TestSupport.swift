@@ -35,17 +35,18 @@ struct APIResponse {
     subscript(key: String) -> Any? { json[key] }
 }
 
-/// Calls the control-plane API as an AWS SDK would: JSON body, SigV4-signed with `testCredentials` at the clock's time.
+/// Calls the control-plane API as an AWS SDK would: JSON body, SigV4-signed with `credentials` (the admin key unless
+/// told otherwise) at the clock's time.
 func callAPI(
     _ client: some TestClientProtocol, _ target: String, method: HTTPRequest.Method = .post, body: [String: Any]? = [:],
-    rawBody: String? = nil, clock: any WallClock, signed: Bool = true
+    rawBody: String? = nil, clock: any WallClock, signed: Bool = true, credentials: SigV4Credentials = testCredentials
 ) async throws -> APIResponse {
     let bytes = try rawBody.map { Data($0.utf8) } ?? body.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
     var headers: HTTPFields = [.contentType: "application/json"]
     if signed {
         let signable = SignableRequest(
             method: method.rawValue, target: target, headers: [("host", "localhost"), ("content-type", "application/json")], body: bytes)
-        for (name, value) in SigV4Signer(credentials: testCredentials, region: "us-east-1", service: "ivschat")
+        for (name, value) in SigV4Signer(credentials: credentials, region: "us-east-1", service: "ivschat")
             .signatureHeaders(for: signable, at: clock.now())
         {
             headers.append(HTTPField(name: HTTPField.Name(name)!, value: value))

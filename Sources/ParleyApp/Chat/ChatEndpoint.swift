@@ -6,6 +6,7 @@ import NIOCore
 import NIOWebSocket
 import ParleyDomain
 import ParleyMessaging
+import ServiceLifecycle
 
 /// The decision on a WebSocket upgrade request.
 enum Admission: Sendable {
@@ -81,6 +82,19 @@ struct ChatEndpoint: Sendable {
     /// Runs one upgraded connection until either side closes it.
     func serve(_ accepted: AcceptedConnection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
         let connection = accepted.connection
+        // A server shutting down says goodbye (1001) so that clients reconnect elsewhere or later.
+        await withGracefulShutdownHandler {
+            await pump(accepted, inbound: inbound, outbound: outbound, logger: logger)
+        } onGracefulShutdown: {
+            accepted.sink.close(.goingAway, reason: "Server shutting down")
+        }
+        live.leave(connection, reason: "connection closed")
+    }
+
+    private func pump(_ accepted: AcceptedConnection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger)
+        async
+    {
+        let connection = accepted.connection
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await outgoing in accepted.frames {
@@ -114,7 +128,6 @@ struct ChatEndpoint: Sendable {
             accepted.sink.finish()
             group.cancelAll()
         }
-        live.leave(connection, reason: "connection closed")
     }
 }
 

@@ -65,6 +65,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(CloseIdleConnectionOnQuiesce())
             let decision = NIOLockedValueBox<Decision?>(nil)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: configuration.ws.maxFrameSize,
@@ -186,5 +187,25 @@ extension HTTPServerBuilder {
         HTTPServerBuilder { responder in
             ChatServerChannel(responder: responder, configuration: configuration, decide: decide)
         }
+    }
+}
+
+/// Closes a connection that has not sent a byte when the server quiesces. Browsers open such connections
+/// speculatively; nothing else would close them before their first request, and a graceful shutdown would wait forever.
+final class CloseIdleConnectionOnQuiesce: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private var hasRead = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        hasRead = true
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, !hasRead {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -141,7 +141,8 @@ extension ConsoleController {
                 time: clock.now(), actor: "console:\(try context.session().user)", action: "SetQuota", target: quota.rawValue,
                 detail: "\(value)",
                 address: context.clientAddress))
-        return Response.redirect(to: .quotas, notice: "\(quota.title) set to \(value); it applies within seconds.")
+        try await refreshQuotas()
+        return Response.redirect(to: .quotas, notice: "\(quota.title) set to \(value).")
     }
 
     // MARK: Metrics

@@ -26,6 +26,8 @@ struct ConsoleController: Sendable {
     let bcryptCost: UInt8
     /// Whether clients reach the server over TLS, for the test client's `wss://` URL.
     let secureWebSockets: Bool
+    /// Applies stored quota adjustments now, rather than at the metrics job's next round.
+    let refreshQuotas: @Sendable () async throws -> Void
 
     var clock: any WallClock { controlPlane.clock }
 

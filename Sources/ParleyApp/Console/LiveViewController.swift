@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import ParleyDomain
 import ParleyMessaging
+import ServiceLifecycle
 
 /// The live room view: activity over server-sent events, moderation, and the viewer's-eye test client.
 struct LiveViewController: Sendable {
@@ -54,8 +55,13 @@ struct LiveViewController: Sendable {
                     try await writer.write(ByteBuffer(string: text.isEmpty ? ": keep-alive\n\n" : text))
                 }
                 try await flush(&writer)
-                for await _ in changes {
-                    try await flush(&writer)
+                // The stream ends when the browser leaves or the server shuts down gracefully.
+                try await withGracefulShutdownHandler {
+                    for await _ in changes {
+                        try await flush(&writer)
+                    }
+                } onGracefulShutdown: {
+                    poke.finish()
                 }
                 try await writer.finish(nil)
             })
