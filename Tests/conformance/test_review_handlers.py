@@ -657,3 +657,31 @@ def test_update_room_fallback_only_keeps_the_uri(rclient, rjoin, handler):
     send_message(sender, "error500:second", "r-2")
     assert_error(recv_frame(sender), 406, "r-2")
     assert len(handler.requests(room["arn"])) == 2
+
+
+# ====================================================================== 10. sender address behind a proxy
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(parley_binary, tmp_path, handler, rsrv, rclient, rjoin):
+    """The Sender.Ip a handler sees is the X-Forwarded-For client only when the peer is a configured proxy."""
+    # setup: a second server that trusts 127.0.0.1 as its reverse proxy
+    terms = tmp_path / "terms.json"
+    terms.write_text(json.dumps(DEFAULT_TERMS))
+    trusting = ParleyServer(
+        binary=parley_binary, data_dir=tmp_path / "data", log_dir=tmp_path / "logs",
+        extra_env={**review_env(handler, terms), "PARLEY_TRUSTED_PROXIES": "127.0.0.1"},
+    ).start()
+    try:
+        trusting_client = trusting.client()
+        forwarded = {"X-Forwarded-For": "203.0.113.9, 127.0.0.1"}
+        for srv, cl, expected in ((trusting, trusting_client, "203.0.113.9"), (rsrv, rclient, "127.0.0.1")):
+            room = make_room(cl, handler.url(), "ALLOW")
+            # act
+            sender, _ = rjoin(room, srv=srv, cl=cl, ws_kwargs={"additional_headers": forwarded})
+            send_message(sender, "where am I", "r-ip")
+            recv_frame(sender)
+            # verify
+            records = handler.requests(room["arn"])
+            assert [r["json"]["Sender"]["Ip"] for r in records] == [expected], records
+    finally:
+        trusting.stop(check=True)
