@@ -17,11 +17,13 @@ import ParleyStorage
 import ServiceLifecycle
 
 /// The request context of every HTTP route.
-public struct ParleyRequestContext: RequestContext, RemoteAddressRequestContext {
+public struct ParleyRequestContext: RequestContext, RemoteAddressRequestContext, SignedRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
     /// The signed-in console operator, set by the console's auth middleware.
     var consoleSession: ConsoleSession?
+    /// The access key an API request was signed with, set by the SigV4 middleware.
+    public var accessKeyID: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -708,4 +708,21 @@ import Testing
             #expect(newest == "DeleteRoom", "newest first")
         }
     }
+
+    @Test func theAuditLogListsAPIChangesWithTheSigningKey() async throws {
+        let app = try await buildApplication(testSettings(), clock: clock)
+        try await app.test(.router) { client in
+            // setup
+            let cookie = try await signIn(client)
+            // act
+            let created = try await callAPI(client, "/CreateRoom", body: ["name": "via-api"], clock: clock)
+            let id = try #require(created["id"] as? String)
+            _ = try await callAPI(client, "/DeleteRoom", body: ["identifier": created["arn"]!], clock: clock)
+            // verify
+            let audit = try await get(client, "/console/audit", cookie: cookie)
+            #expect(audit.html.contains("api:\(testCredentials.accessKeyID)"))
+            #expect(audit.html.contains(#"<td class="mono">CreateRoom</td>"#))
+            #expect(audit.html.contains(id))
+        }
+    }
 }

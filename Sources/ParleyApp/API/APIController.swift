@@ -5,21 +5,35 @@ import Hummingbird
 import ParleyDomain
 
 /// The IVS Chat control-plane API: rest-json on the model's paths, methods and status codes.
-struct APIController<Context: RequestContext> {
+struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext> {
     let controlPlane: ControlPlane
+
+    /// Writes a change made through the API to the audit log: the signing key, the operation, the resource, the client.
+    private func audit(_ context: Context, _ action: String, _ target: String, _ detail: String = "") async throws {
+        try await controlPlane.store.appendAudit(
+            AuditEntry(
+                time: controlPlane.clock.now(), actor: "api:\(context.accessKeyID ?? "?")", action: action, target: target, detail: detail,
+                address: context.remoteAddress?.ipAddress ?? ""))
+    }
 
     func addRoutes(to router: RouterGroup<Context>) {
         router.post("CreateRoom") { request, context in
-            try json(room(try await controlPlane.createRoom(decode(request))))
+            let created = try await controlPlane.createRoom(decode(request))
+            try await audit(context, "CreateRoom", created.id, created.name)
+            return try json(room(created))
         }
         router.post("GetRoom") { request, context in
             try json(room(try await controlPlane.getRoom(decode(request))))
         }
         router.post("UpdateRoom") { request, context in
-            try json(room(try await controlPlane.updateRoom(decode(request))))
+            let updated = try await controlPlane.updateRoom(decode(request))
+            try await audit(context, "UpdateRoom", updated.id)
+            return try json(room(updated))
         }
         router.post("DeleteRoom") { request, context in
-            try await controlPlane.deleteRoom(decode(request))
+            let input: IdentifierInput = try await decode(request)
+            try await controlPlane.deleteRoom(input)
+            try await audit(context, "DeleteRoom", input.identifier ?? "")
             return Response(status: .noContent)
         }
         router.post("ListRooms") { request, context in
@@ -27,16 +41,22 @@ struct APIController<Context: RequestContext> {
             return try json(ListRoomsOutput(rooms: page.items.map(roomSummary), nextToken: page.nextToken))
         }
         router.post("CreateLoggingConfiguration") { request, context in
-            try json(loggingConfiguration(try await controlPlane.createLoggingConfiguration(decode(request))))
+            let created = try await controlPlane.createLoggingConfiguration(decode(request))
+            try await audit(context, "CreateLoggingConfiguration", created.id, created.name)
+            return try json(loggingConfiguration(created))
         }
         router.post("GetLoggingConfiguration") { request, context in
             try json(loggingConfiguration(try await controlPlane.getLoggingConfiguration(decode(request))))
         }
         router.post("UpdateLoggingConfiguration") { request, context in
-            try json(loggingConfiguration(try await controlPlane.updateLoggingConfiguration(decode(request))))
+            let updated = try await controlPlane.updateLoggingConfiguration(decode(request))
+            try await audit(context, "UpdateLoggingConfiguration", updated.id)
+            return try json(loggingConfiguration(updated))
         }
         router.post("DeleteLoggingConfiguration") { request, context in
-            try await controlPlane.deleteLoggingConfiguration(decode(request))
+            let input: IdentifierInput = try await decode(request)
+            try await controlPlane.deleteLoggingConfiguration(input)
+            try await audit(context, "DeleteLoggingConfiguration", input.identifier ?? "")
             return Response(status: .noContent)
         }
         router.post("ListLoggingConfigurations") { request, context in
@@ -51,13 +71,21 @@ struct APIController<Context: RequestContext> {
                     token: token.token, tokenExpirationTime: token.tokenExpirationTime, sessionExpirationTime: token.sessionExpirationTime))
         }
         router.post("SendEvent") { request, context in
-            try json(IDOutput(id: try await controlPlane.sendEvent(decode(request))))
+            let input: SendEventInput = try await decode(request)
+            let id = try await controlPlane.sendEvent(input)
+            try await audit(context, "SendEvent", input.roomIdentifier ?? "", input.eventName ?? "")
+            return try json(IDOutput(id: id))
         }
         router.post("DeleteMessage") { request, context in
-            try json(IDOutput(id: try await controlPlane.deleteMessage(decode(request))))
+            let input: DeleteMessageInput = try await decode(request)
+            let id = try await controlPlane.deleteMessage(input)
+            try await audit(context, "DeleteMessage", input.roomIdentifier ?? "", input.id ?? "")
+            return try json(IDOutput(id: id))
         }
         router.post("DisconnectUser") { request, context in
-            try await controlPlane.disconnectUser(decode(request))
+            let input: DisconnectUserInput = try await decode(request)
+            try await controlPlane.disconnectUser(input)
+            try await audit(context, "DisconnectUser", input.roomIdentifier ?? "", input.userId ?? "")
             return try json(EmptyOutput())
         }
         router.get("tags/**") { request, context in
@@ -66,12 +94,14 @@ struct APIController<Context: RequestContext> {
         router.post("tags/**") { request, context in
             let input: TagResourceInput = try await decode(request)
             try await controlPlane.tagResource(resourceARN: resourceARN(request), tags: input.tags)
+            try await audit(context, "TagResource", resourceARN(request), (input.tags ?? [:]).keys.sorted().joined(separator: ","))
             return try json(EmptyOutput())
         }
         router.delete("tags/**") { request, context in
             let keys = SignableRequest(method: "DELETE", target: request.head.path ?? "/", headers: [], body: Data())
                 .queryItems.filter { $0.name == "tagKeys" }.map(\.value)
             try await controlPlane.untagResource(resourceARN: resourceARN(request), tagKeys: keys.isEmpty ? nil : keys)
+            try await audit(context, "UntagResource", resourceARN(request), keys.joined(separator: ","))
             return try json(EmptyOutput())
         }
         for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
