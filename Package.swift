@@ -9,7 +9,8 @@ let package = Package(
     name: "parley",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "parley", targets: ["parley"])
+        .executable(name: "parley", targets: ["parley"]),
+        .executable(name: "parley-bench", targets: ["parley-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -132,6 +133,15 @@ let package = Package(
                 "ParleyApp", "ParleyStorage", "ParleyDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks: measured, never timed in tests.
+        .executableTarget(
+            name: "parley-bench",
+            dependencies: [
+                "ParleyDomain", "ParleyMessaging", "ParleyMetrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

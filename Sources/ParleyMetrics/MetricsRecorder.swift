@@ -71,10 +71,24 @@ public final class MetricsRecorder: MessagingObserver {
         }
     }
 
+    /// The series that do not depend on the room, built once.
+    private static let requestSeries = Dictionary(
+        uniqueKeysWithValues: MessagingAction.allCases.map {
+            ($0, [MetricSeries(MetricName.requests, [MetricDimension("Action", $0.rawValue)]), MetricSeries(MetricName.messagingRequests)])
+        })
+    private static let deliverySeries = Dictionary(
+        uniqueKeysWithValues: MessagingAction.allCases.map {
+            (
+                $0,
+                [
+                    MetricSeries(MetricName.deliveries, [MetricDimension("Action", $0.rawValue)]),
+                    MetricSeries(MetricName.messagingDeliveries),
+                ]
+            )
+        })
+
     public func requested(_ action: MessagingAction, roomID: String) {
-        var series = [
-            MetricSeries(MetricName.requests, [MetricDimension("Action", action.rawValue)]), MetricSeries(MetricName.messagingRequests),
-        ]
+        var series = Self.requestSeries[action]!
         if action == .sendMessage { series.append(MetricSeries(MetricName.roomMessages, [MetricDimension("Room", roomID)])) }
         record(1, series)
     }
@@ -82,12 +96,7 @@ public final class MetricsRecorder: MessagingObserver {
     public func delivered(_ action: MessagingAction, roomID: String, recipients: Int) {
         guard recipients > 0 else { return }
         record(
-            Double(recipients),
-            [
-                MetricSeries(MetricName.deliveries, [MetricDimension("Action", action.rawValue)]),
-                MetricSeries(MetricName.messagingDeliveries),
-                MetricSeries(MetricName.roomDeliveries, [MetricDimension("Room", roomID)]),
-            ])
+            Double(recipients), Self.deliverySeries[action]! + [MetricSeries(MetricName.roomDeliveries, [MetricDimension("Room", roomID)])])
     }
 
     public func connectionsChanged(total: Int, roomID: String, inRoom: Int) {
