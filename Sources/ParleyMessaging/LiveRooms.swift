@@ -275,12 +275,9 @@ public final class LiveRooms: Sendable {
         }
         let now = clock.now()
         let room: Room
-        switch roomForRequest(roomID, storedRoom: storedRoom, now: now, takingMessageToken: false) {
+        switch roomForAction(.deleteMessage, roomID, storedRoom, deleteMessageBucket, limits.deleteMessagePerSecond, now) {
         case .success(let found): room = found
         case .failure(let error): return .failure(error)
-        }
-        guard deleteMessageBucket.take(now: now) else {
-            return .failure(.throttled("DeleteMessage is limited to \(limits.deleteMessagePerSecond) requests a second."))
         }
         let attributes = ["MessageID": messageID, "MessageId": messageID, "Reason": reason]
         return .success(
@@ -301,12 +298,9 @@ public final class LiveRooms: Sendable {
         }
         let now = clock.now()
         let room: Room
-        switch roomForRequest(roomID, storedRoom: storedRoom, now: now, takingMessageToken: false) {
+        switch roomForAction(.disconnectUser, roomID, storedRoom, disconnectUserBucket, limits.disconnectUserPerSecond, now) {
         case .success(let found): room = found
         case .failure(let error): return .failure(error)
-        }
-        guard disconnectUserBucket.take(now: now) else {
-            return .failure(.throttled("DisconnectUser is limited to \(limits.disconnectUserPerSecond) requests a second."))
         }
         let id = await broadcastEvent(
             in: room, action: .disconnectUser, name: "aws:DISCONNECT_USER", attributes: ["UserId": userID, "Reason": reason],
@@ -320,15 +314,21 @@ public final class LiveRooms: Sendable {
     public func sendEvent(storedRoom: Room, name: String, attributes: [String: String]) async -> Result<String, MessagingError> {
         observer?.requested(.sendEvent, roomID: storedRoom.id)
         let now = clock.now()
-        guard sendEventBucket.take(now: now) else {
-            return .failure(.throttled("SendEvent is limited to \(limits.sendEventPerSecond) requests a second."))
-        }
         let room: Room
-        switch roomForRequest(storedRoom.id, storedRoom: storedRoom, now: now, takingMessageToken: false) {
+        switch roomForAction(.sendEvent, storedRoom.id, storedRoom, sendEventBucket, limits.sendEventPerSecond, now) {
         case .success(let found): room = found
         case .failure(let error): return .failure(error)
         }
         return .success(await broadcastEvent(in: room, action: .sendEvent, name: name, attributes: attributes, requestID: "", now: now))
+    }
+
+    /// The room an action under a shared rate limit acts on, once the action's bucket lets it through.
+    private func roomForAction(
+        _ action: MessagingAction, _ roomID: String, _ storedRoom: Room?, _ bucket: SharedTokenBucket, _ limit: Int, _ now: Date
+    ) -> Result<Room, MessagingError> {
+        roomForRequest(roomID, storedRoom: storedRoom, now: now, takingMessageToken: false).flatMap { room in
+            bucket.take(now: now) ? .success(room) : .failure(.throttled("\(action.rawValue) is limited to \(limit) requests a second."))
+        }
     }
 
     private func broadcastEvent(
