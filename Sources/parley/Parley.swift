@@ -86,6 +86,7 @@ struct Serve: AsyncParsableCommand {
             if let value = try flag ?? Environment.integer(variable) { settings.quotas[quota] = value }
         }
         settings.metricsToken = Environment.value("PARLEY_METRICS_TOKEN")
+        if let seconds = try Environment.integer("PARLEY_PING_INTERVAL_SECONDS") { settings.pingInterval = .seconds(max(1, seconds)) }
         settings.templatesDirectory = Environment.value("PARLEY_TEMPLATES_DIR") ?? settings.templatesDirectory
         settings.publicDirectory = Environment.value("PARLEY_PUBLIC_DIR") ?? settings.publicDirectory
         if let cost = try Environment.integer("PARLEY_BCRYPT_COST") { settings.bcryptCost = UInt8(clamping: cost) }

@@ -25,6 +25,7 @@ from parley_support import (
     send_json,
     send_message,
     unique,
+    ws_connect,
     ws_refused,
 )
 from botocore.exceptions import ClientError
@@ -724,3 +725,32 @@ def test_two_browser_clients_chat(client, new_room, open_ws):
     send_message(bob, "great", "bob-2")
     assert recv_frame(bob)["RequestId"] == "bob-2"
     assert recv_frame(alice)["RequestId"] == "bob-2"
+
+
+def test_pings_are_answered_and_dead_connections_dropped(start_server):
+    """The server answers a client's ping, pings every connection itself, and drops one that never answers."""
+    srv = start_server(PARLEY_PING_INTERVAL_SECONDS="1")
+    cl = srv.client()
+    room = cl.create_room(name=unique("ping"))
+    # a live client: its ping is answered (websockets waits for the pong)
+    alive = ws_connect(srv, chat_token(cl, room, unique("alive"), []))
+    try:
+        assert alive.ping().wait(timeout=5), "no pong for the client's ping"
+        # a dead client: handshake done, then silence (it never reads, so never answers the server's pings)
+        dead = raw_ws_handshake(srv, chat_token(cl, room, unique("dead"), []), rcvbuf=65536)
+        dead.settimeout(10)
+        received = b""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            chunk = dead.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        else:
+            pytest.fail("the server kept a connection that never answered its pings")
+        assert received[:1] == b"\x89", f"the server did not ping first: {received[:16]!r}"
+        assert b"\x88" in received, "the server closed without a close frame"
+        # the live client, which answers pings, is still connected
+        assert alive.ping().wait(timeout=5)
+    finally:
+        alive.close()
