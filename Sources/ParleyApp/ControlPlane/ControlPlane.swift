@@ -445,11 +445,13 @@ struct PageTokenCodec: Sendable {
 
     func encode(_ cursor: PageCursor) -> String {
         let plain = "\(cursor.updateTime.millisecondsSince1970)|\(cursor.id)"
-        return Base64URL.encode(key.seal(Data(plain.utf8), for: .pageToken))
+        // A letter first: base64url may start with "-", which command-line parsers (the AWS CLI's among them) read as an option.
+        return "P" + Base64URL.encode(key.seal(Data(plain.utf8), for: .pageToken))
     }
 
     func decode(_ token: String) -> PageCursor? {
-        guard let sealed = Base64URL.decode(token), let plain = key.open(sealed, for: .pageToken) else { return nil }
+        guard token.hasPrefix("P"), let sealed = Base64URL.decode(String(token.dropFirst())), let plain = key.open(sealed, for: .pageToken)
+        else { return nil }
         let parts = String(decoding: plain, as: UTF8.self).split(separator: "|", maxSplits: 1)
         guard parts.count == 2, let millis = Int64(parts[0]) else { return nil }
         return PageCursor(updateTime: Date(millisecondsSince1970: millis), id: String(parts[1]))
