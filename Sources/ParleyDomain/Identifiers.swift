@@ -8,11 +8,15 @@ public enum ResourceID {
         return generate(using: &generator)
     }
 
-    /// A 12-character id drawn from `generator`.
+    /// A 12-character id drawn from `generator`: two 64-bit draws (ten base-62 digits fit in one), not one per character,
+    /// because every message and event takes an id and each draw from the system generator is a system call.
     public static func generate(using generator: inout some RandomNumberGenerator) -> String {
         var bytes = [UInt8](repeating: 0, count: 12)
+        var value = generator.next()
         for index in bytes.indices {
-            bytes[index] = alphabet[Int.random(in: 0..<alphabet.count, using: &generator)]
+            if index == 10 { value = generator.next() }
+            bytes[index] = alphabet[Int(value % 62)]
+            value /= 62
         }
         return String(decoding: bytes, as: UTF8.self)
     }
