@@ -133,15 +133,8 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
         return SigV4.percentDecode(path.dropFirst("/tags/".count))
     }
 
-    private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.format(date))
-        }
-        let data = try encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    private func json(_ value: some Encodable) throws -> Response {
+        try Response.apiJSON(value)
     }
 
     private func room(_ room: Room) -> RoomOutput {
@@ -175,6 +168,20 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
             arn: controlPlane.namespace.arn(.loggingConfiguration, id: configuration.id), id: configuration.id,
             createTime: configuration.createTime, updateTime: configuration.updateTime, name: configuration.name,
             destinationConfiguration: destination, state: configuration.state.rawValue, tags: configuration.tags)
+    }
+}
+
+extension Response {
+    /// A 200 JSON answer as the API writes it: RFC 3339 times with milliseconds, slashes unescaped, keys in a stable order.
+    static func apiJSON(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.format(date))
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 }
 

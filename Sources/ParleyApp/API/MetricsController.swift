@@ -36,10 +36,10 @@ struct MetricsController<Context: RequestContext & RemoteAddressRequestContext> 
             } catch let error as DecodingError {
                 throw ParleyError(decoding: error)
             }
-            return try jsonResponse(try await query.run(input))
+            return try Response.apiJSON(try await query.run(input))
         }
         router.post("quotas/ListServiceQuotas") { _, _ -> Response in
-            try jsonResponse(["Quotas": try await quotaReport()])
+            try Response.apiJSON(["Quotas": try await quotaReport()])
         }
     }
 
@@ -76,17 +76,6 @@ struct MetricsController<Context: RequestContext & RemoteAddressRequestContext> 
                 QuotaName: $0.rawValue, Title: $0.title, Value: values[$0], DefaultValue: $0.defaultValue, Adjustable: $0.isAdjustable,
                 Usage: usage[$0], Description: $0.description)
         }
-    }
-
-    private func jsonResponse(_ value: some Encodable) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.format(date))
-        }
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -155,17 +156,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         async
     {
         try? await channel.executeThenClose { _, outbound in
-            var body = ByteBuffer()
-            body.writeString("{\"message\":")
-            var quoted = ""
-            for scalar in message.unicodeScalars {
-                switch scalar {
-                case "\"": quoted += "\\\""
-                case "\\": quoted += "\\\\"
-                default: quoted.unicodeScalars.append(scalar)
-                }
-            }
-            body.writeString("\"\(quoted)\"}")
+            // A dictionary of one string always serializes.
+            let body = ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: ["message": message]))
             let head = HTTPResponse(
                 status: status,
                 headerFields: [.connection: "close", .contentType: "application/json", .contentLength: String(body.readableBytes)])

@@ -43,8 +43,9 @@ struct LiveViewController: Sendable {
                 }
                 let connections = live.connections(inRoom: roomID).map(LiveViewJSON.connection).joined(separator: ",")
                 try await writer.write(ByteBuffer(string: "event: snapshot\ndata: {\"connections\":[\(connections)]}\n\n"))
-                var cursor = lastEventID ?? log.latestID(roomID: roomID).subtractingReportingOverflow(50).partialValue
-                if lastEventID == nil, cursor > log.latestID(roomID: roomID) { cursor = 0 }
+                // A reconnecting browser resumes where it left off; a fresh page starts with the last 50 lines.
+                let latest = log.latestID(roomID: roomID)
+                var cursor = lastEventID ?? (latest > 50 ? latest - 50 : 0)
                 func flush(_ writer: inout any ResponseBodyWriter) async throws {
                     let (entries, missed) = log.entries(roomID: roomID, after: cursor)
                     var text = missed > 0 ? "event: gap\ndata: {\"missed\":\(missed)}\n\n" : ""
