@@ -165,8 +165,8 @@
     this.connections = new Map();
     this.messages = new Map();
     this.seen = new Set();
-    this.requestCounter = 0;
-    this.socket = null;
+    this.sdk = null;
+    this.room = null;
   }
 
   Live.prototype.part = function (name) {
@@ -487,6 +487,10 @@
     this.part("test-connect-button").disabled = connected;
   };
 
+  /* The test client is the browser SDK (Public/sdk/parley-chat.js), loaded when first used. It shows what a chat app
+     built on it would see: every listener call and every request's answer. */
+  var SDK_URL = "/assets/sdk/parley-chat.js";
+
   Live.prototype.wireTestClient = function () {
     var self = this;
     var form = this.part("test-connect");
@@ -505,62 +509,91 @@
       pairs.push(["sessionDurationInMinutes", form.elements.sessionDurationInMinutes.value]);
       self.part("test-connect-button").disabled = true;
       self.testStatus("Requesting a token…");
-      self.post(self.config.testTokenUrl, pairs).then(function (data) {
-        self.open(String(data.url || ""), String(data.token || ""));
+      Promise.all([import(SDK_URL), self.post(self.config.testTokenUrl, pairs)]).then(function (results) {
+        self.startTestRoom(results[0], results[1], pairs);
       }, function (error) {
         self.part("test-connect-button").disabled = false;
         self.testStatus(error.message, "down");
       });
     });
     this.part("test-disconnect").addEventListener("click", function () {
-      if (self.socket) self.socket.close(1000, "Closed from the console");
+      if (self.room) self.room.disconnect();
     });
     sendForm.addEventListener("submit", function (event) {
       event.preventDefault();
       var input = sendForm.elements.content;
-      if (!self.socket || self.socket.readyState !== WebSocket.OPEN || !input.value) return;
-      self.requestCounter += 1;
-      var text = JSON.stringify({ Action: "SEND_MESSAGE", RequestId: String(self.requestCounter), Content: input.value });
-      self.socket.send(text);
-      self.frame("→", text);
+      if (!self.room || self.room.state !== "connected" || !input.value) return;
+      var request = new self.sdk.SendMessageRequest(input.value);
+      self.frame("→", "sendMessage " + JSON.stringify(request));
+      self.room.sendMessage(request).then(function (message) {
+        self.frame("✓", "sent as message " + message.id + " (request " + message.requestId + ")");
+      }, function (error) {
+        self.frame("✗", "ERROR " + error.errorCode + ": " + error.errorMessage, "error");
+      });
       input.value = "";
       input.focus();
     });
+    window.addEventListener("pagehide", function () {
+      if (self.room) self.room.disconnect();
+    });
   };
 
-  Live.prototype.open = function (url, token) {
+  /* `first` is the token the Connect button fetched; reconnections fetch fresh ones the same way. */
+  Live.prototype.startTestRoom = function (sdk, first, pairs) {
     var self = this;
+    var url = String(first.url || "/");
     if (url.charAt(0) === "/") url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + url;
-    var socket;
+    var lastError = null;
+    var wasConnected = false;
+    function chatToken(data) {
+      return { token: String(data.token || ""), sessionExpirationTime: data.sessionExpirationTime };
+    }
+    var room;
     try {
-      socket = new WebSocket(url, token);
+      room = new sdk.ChatRoom({
+        regionOrUrl: url,
+        tokenProvider: function () {
+          if (first) {
+            var data = first;
+            first = null;
+            return Promise.resolve(chatToken(data));
+          }
+          return self.post(self.config.testTokenUrl, pairs).then(chatToken, function (error) {
+            lastError = error;
+            throw error;
+          });
+        }
+      });
     } catch (e) {
       this.part("test-connect-button").disabled = false;
-      this.testStatus("Could not open the WebSocket: " + e.message, "down");
+      this.testStatus("Could not start the test client: " + e.message, "down");
       return;
     }
-    this.socket = socket;
-    this.testStatus("Connecting…");
-    socket.addEventListener("open", function () {
+    this.sdk = sdk;
+    this.room = room;
+    room.addListener("connecting", function () {
+      self.testStatus("Connecting…");
+      if (wasConnected) self.frame("•", "Connection lost; reconnecting with a fresh token…", "notice");
+    });
+    room.addListener("connect", function () {
+      wasConnected = true;
+      lastError = null;
       self.testStatus("Connected", "live");
       self.frame("•", "Connected to " + url.split("?")[0], "notice");
       self.setTestConnected(true);
       self.part("test-send").elements.content.focus();
     });
-    socket.addEventListener("message", function (event) {
-      var data = typeof event.data === "string" ? event.data : "(binary frame)";
-      var value = parse(data);
-      self.frame("←", data, isObject(value) && value.Type === "ERROR" ? "error" : null);
-    });
-    socket.addEventListener("close", function (event) {
-      if (self.socket === socket) self.socket = null;
+    room.addListener("disconnect", function (reason) {
+      if (self.room === room) self.room = null;
       self.setTestConnected(false);
       self.testStatus("Not connected");
-      self.frame("•", "Closed: code " + event.code + (event.reason ? " — " + event.reason : ""), "notice");
+      self.frame("•", "Disconnected: " + reason + (lastError ? " — " + lastError.message : ""),
+        reason === "clientDisconnect" || reason === "serverDisconnect" ? "notice" : "error");
     });
-    socket.addEventListener("error", function () {
-      self.frame("•", "WebSocket error", "error");
+    ["message", "event", "messageDelete", "userDisconnect"].forEach(function (name) {
+      room.addListener(name, function (value) { self.frame("←", name + " " + JSON.stringify(value)); });
     });
+    room.connect();
   };
 
   /* ---- Start ---- */

@@ -41,6 +41,7 @@ struct ConsoleController: Sendable {
         router.get("") { request, context in try await dashboard(request, context) }
         addRoomRoutes(to: router)
         LiveViewController(console: self).addRoutes(to: router)
+        addChatTokenRoute(to: router)
         addLoggingRoutes(to: router)
         addAdministrationRoutes(to: router)
     }
@@ -60,8 +61,7 @@ struct ConsoleController: Sendable {
     // MARK: Sign-in
 
     private func signInPage(next: String, error: String?, user: String = "", status: HTTPResponse.Status = .ok) -> Response {
-        // Only console paths are followed after sign-in, never another site.
-        let safeNext = next.hasPrefix("/console") ? next : ConsoleURL.dashboard.path
+        let safeNext = Self.safeNext(next)
         return views.page("sign-in", SignInModel(user: user, next: safeNext, error: error), status: status)
     }
 
@@ -80,8 +80,13 @@ struct ConsoleController: Sendable {
         let (_, cookie) = sessions.start(for: user)
         try await store.appendAudit(
             AuditEntry(time: clock.now(), actor: "console:\(user.name)", action: "SignIn", target: user.name, address: address))
-        let target = next.hasPrefix("/console") ? next : ConsoleURL.dashboard.path
-        return Response(status: .seeOther, headers: [.location: target, .setCookie: cookie])
+        return Response(status: .seeOther, headers: [.location: Self.safeNext(next), .setCookie: cookie])
+    }
+
+    /// Only console paths and the bundled examples (which call the console's chat-token endpoint) are followed after
+    /// sign-in, never another site.
+    static func safeNext(_ next: String) -> String {
+        next.hasPrefix("/console") || next.hasPrefix("/assets/examples/") ? next : ConsoleURL.dashboard.path
     }
 
     // MARK: Dashboard

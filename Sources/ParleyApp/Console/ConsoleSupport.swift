@@ -71,7 +71,8 @@ struct ConsoleErrorMiddleware: RouterMiddleware {
     }
 }
 
-/// Requires a signed-in operator for every console page but sign-in, and the session's CSRF token on every POST.
+/// Requires a signed-in operator for every console page but sign-in, and the session's CSRF token on every POST
+/// (for the JSON `fetch()` endpoint, `ChatTokenFetch`'s header and Origin check instead).
 struct ConsoleAuthMiddleware: RouterMiddleware {
     let sessions: ConsoleSessions
 
@@ -79,7 +80,9 @@ struct ConsoleAuthMiddleware: RouterMiddleware {
         _ request: Request, context: ParleyRequestContext, next: (Request, ParleyRequestContext) async throws -> Response
     ) async throws -> Response {
         if request.uri.path == ConsoleURL.signIn.path { return try await next(request, context) }
+        let isFetchEndpoint = request.uri.path == ConsoleURL.chatToken.path
         guard let session = sessions.open(request) else {
+            if isFetchEndpoint { return ChatTokenFetch.signedOut }
             if request.method == .get {
                 let target = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
                 let next = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/console"
@@ -90,7 +93,10 @@ struct ConsoleAuthMiddleware: RouterMiddleware {
         var context = context
         context.consoleSession = session
         var request = request
-        if request.method == .post {
+        if request.method == .post, isFetchEndpoint {
+            // JSON from fetch(): a custom header and this server's Origin instead of the form's CSRF token.
+            if let refusal = ChatTokenFetch.refusal(request) { return .json(["error": refusal], status: .forbidden) }
+        } else if request.method == .post {
             let buffer = try await request.collectBody(upTo: 1 << 20)
             guard FormData(String(buffer: buffer))["csrf"] == session.csrf else {
                 throw ConsoleError.forbidden(

@@ -11,6 +11,7 @@ enum ConsoleURL {
     case roomEvents(String)
     case roomModeration(String, action: String)
     case roomTestToken(String)
+    case chatToken
     case loggingConfigurations
     case newLoggingConfiguration
     case loggingConfiguration(String)
@@ -38,6 +39,7 @@ enum ConsoleURL {
         case .roomEvents(let id): "/console/rooms/\(id)/events"
         case .roomModeration(let id, let action): "/console/rooms/\(id)/moderation/\(action)"
         case .roomTestToken(let id): "/console/rooms/\(id)/test-token"
+        case .chatToken: "/console/chat-token"
         case .loggingConfigurations: "/console/logging"
         case .newLoggingConfiguration: "/console/logging/new"
         case .loggingConfiguration(let id): "/console/logging/\(id)"
