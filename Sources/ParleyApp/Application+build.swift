@@ -77,6 +77,16 @@ public func buildApplication(
         webhookSecret = settings.reviewWebhookSecret ?? Base64URL.encode(ServerKey.generate().rawRepresentation)
     }
 
+    // Whatever can fail at start is read before the HTTP client exists: a client must be shut down, not dropped.
+    let views = try await ConsoleViews(directory: settings.templatesDirectory)
+    let blockedTerms = try settings.blockedTermsFile.map { try BlockedTerms.load(contentsOf: URL(fileURLWithPath: $0)) } ?? BlockedTerms()
+    var tls: TLSConfiguration?
+    if let certificate = settings.tlsCertificatePath, let key = settings.tlsKeyPath {
+        tls = try TLSConfiguration.makeServerConfiguration(
+            certificateChain: NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+            privateKey: .privateKey(NIOSSLPrivateKey(file: key, format: .pem)))
+        tls?.minimumTLSVersion = .tlsv12
+    }
     // Review handlers and log destinations share one client; many reviews may wait on one handler host at once.
     var httpConfiguration = HTTPClient.Configuration()
     httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1_024)
@@ -84,7 +94,7 @@ public func buildApplication(
     let quotas = QuotaBook(settings.quotas)
     let reviewer = ReviewService(
         httpClient: httpClient, namespace: settings.namespace, webhookSecret: webhookSecret, lambda: .fromEnvironment(),
-        blockedTerms: try settings.blockedTermsFile.map { try BlockedTerms.load(contentsOf: URL(fileURLWithPath: $0)) } ?? BlockedTerms(),
+        blockedTerms: blockedTerms,
         timeout: .milliseconds(Int64(settings.quotas[.reviewHandlerTimeout])), logger: logger)
     let loggingStatistics = LoggingStatistics()
     let destinations = LogDestinations(
@@ -93,7 +103,7 @@ public func buildApplication(
     let metrics = MetricsRecorder(clock: clock)
     let exporter = PrometheusExporter(reviewStatistics: reviewer.statistics)
     let live = LiveRooms(
-        limits: MessagingLimits(quotas: settings.quotas, outboundQueueLimit: settings.outboundQueueLimit), clock: clock,
+        limits: MessagingLimits(quotas: settings.quotas, outboundQueueBytes: settings.outboundQueueBytes), clock: clock,
         bus: LocalRoomBus(), reviewer: reviewer, chatLog: ChatLogRecorder(store: database, statistics: loggingStatistics, logger: logger),
         observer: metrics)
     let controlPlane = ControlPlane(
@@ -110,9 +120,8 @@ public func buildApplication(
     let metricsService = MetricsService(
         recorder: metrics, store: database, clock: clock, exporter: exporter, live: live, reviewStatistics: reviewer.statistics,
         loggingStatistics: loggingStatistics, quotas: quotas, baseQuotas: settings.quotas, alarmThreshold: settings.quotaAlarmThreshold,
-        applyQuotas: { values in live.updateLimits(MessagingLimits(quotas: values, outboundQueueLimit: settings.outboundQueueLimit)) },
+        applyQuotas: { values in live.updateLimits(MessagingLimits(quotas: values, outboundQueueBytes: settings.outboundQueueBytes)) },
         logger: logger)
-    let views = try await ConsoleViews(directory: settings.templatesDirectory)
     let activityLog = RoomActivityLog()
     let console = ConsoleController(
         views: views,
@@ -154,22 +163,22 @@ public func buildApplication(
         ws: .init(maxFrameSize: settings.maximumFrameSize, autoPing: .enabled(timePeriod: settings.pingInterval), closeTimeout: .seconds(3))
     )
     var server = HTTPServerBuilder.chat(configuration: webSocket) { head, channel, logger in
-        switch await chat.admit(head, peer: channel.remoteAddress) {
+        if settings.testEchoEndpoint, head.path?.split(separator: "?").first == EchoEndpoint.path[...] {
+            return EchoEndpoint.decision(maximumMessageSize: settings.maximumFrameSize)
+        }
+        switch await chat.admit(head, channel: channel) {
         case .accepted(let accepted):
             return .upgrade(
                 [.secWebSocketProtocol: accepted.subprotocol],
                 { inbound, outbound, logger in await chat.serve(accepted, inbound: inbound, outbound: outbound, logger: logger) },
+                attach: { channel in try chat.attach(accepted, to: channel) },
                 abandon: { chat.abandon(accepted) })
         case .refused(let status, let message):
             logger.info("Chat connection refused", metadata: ["status": "\(status.code)", "reason": "\(message)"])
             return .refuse(status, message)
         }
     }
-    if let certificate = settings.tlsCertificatePath, let key = settings.tlsKeyPath {
-        var tls = try TLSConfiguration.makeServerConfiguration(
-            certificateChain: NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
-            privateKey: .privateKey(NIOSSLPrivateKey(file: key, format: .pem)))
-        tls.minimumTLSVersion = .tlsv12
+    if let tls {
         server = try .tls(server, tlsConfiguration: tls)
     }
 

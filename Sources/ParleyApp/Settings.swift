@@ -17,8 +17,8 @@ public struct ParleySettings: Sendable {
     public var tokenLifetime: TimeInterval = 60
     /// Every quota's starting value; adjusted values stored by `parley quotas set` (or the console) win over these.
     public var quotas = QuotaValues()
-    /// Frames a slow connection may have waiting before it is disconnected.
-    public var outboundQueueLimit = 1_024
+    /// Bytes a slow connection may have waiting to be written before it is disconnected.
+    public var outboundQueueBytes = 256 * 1_024
     /// `/metrics` asks for `Authorization: Bearer <token>` when set; without one it answers loopback clients only.
     public var metricsToken: String?
     /// Usage at or over this share of a quota raises an alarm.
@@ -52,6 +52,8 @@ public struct ParleySettings: Sendable {
     public var bcryptCost: UInt8 = 12
     /// Ping quiet WebSocket connections this often; a connection that does not answer is dropped.
     public var pingInterval: Duration = .seconds(30)
+    /// Serve the WebSocket echo route `/_test/echo` (protocol-compliance tests only; `PARLEY_TEST_ECHO_ENDPOINT=1`).
+    public var testEchoEndpoint = false
 
     public init() {}
 }

@@ -12,8 +12,8 @@ public enum CloseCode: UInt16, Sendable {
 
 /// The transport side of one connection: the WebSocket layer implements it.
 public protocol ConnectionSink: Sendable {
-    /// Queues a text frame for the client without waiting; false when the queue is full.
-    func enqueue(_ frame: String) -> Bool
+    /// Queues a frame for the client without waiting; false when the connection is too far behind to take it.
+    func enqueue(_ frame: OutboundFrame) -> Bool
     /// Closes the connection with a close frame.
     func close(_ code: CloseCode, reason: String)
 }

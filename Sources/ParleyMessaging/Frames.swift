@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import ParleyDomain
 
 /// The JSON frames the server sends, written by hand so that keys keep IVS Chat's order and every key is always present.
@@ -183,5 +184,32 @@ extension ClientRequest {
         default:
             throw ClientRequestError(code: 400, requestID: requestID, message: "Unknown Action '\(action)'.")
         }
+    }
+}
+
+/// A server frame encoded once for every connection that receives it: its JSON text, and its bytes on the wire
+/// (an unmasked WebSocket text frame, header included) that every connection's socket writes as they are.
+public struct OutboundFrame: Sendable {
+    public let text: String
+    public let wire: ByteBuffer
+
+    public init(_ text: String) {
+        self.text = text
+        let length = text.utf8.count
+        var wire = ByteBuffer()
+        wire.reserveCapacity(length + 10)
+        wire.writeInteger(UInt8(0x81))  // FIN, text
+        switch length {
+        case ..<126:
+            wire.writeInteger(UInt8(length))
+        case ...0xFFFF:
+            wire.writeInteger(UInt8(126))
+            wire.writeInteger(UInt16(length))
+        default:
+            wire.writeInteger(UInt8(127))
+            wire.writeInteger(UInt64(length))
+        }
+        wire.writeString(text)
+        self.wire = wire
     }
 }

@@ -208,7 +208,7 @@ public final class LiveRooms: Sendable {
 
     /// Sends an ERROR frame to one connection.
     public func reject(_ connection: LiveConnection, requestID: String, code: Int, message: String) {
-        let frame = ServerFrame.error(id: ResourceID.generate(), requestID: requestID, code: code, message: message)
+        let frame = OutboundFrame(ServerFrame.error(id: ResourceID.generate(), requestID: requestID, code: code, message: message))
         if !connection.sink.enqueue(frame) { dropSlowConsumer(connection) }
         activity.publish(.rejected(roomID: connection.roomID, connectionID: connection.id, code: code, message: message))
     }
@@ -376,7 +376,8 @@ public final class LiveRooms: Sendable {
         switch delivery {
         case .frame(let roomID, let action, let text):
             let targets = state.withLock { $0.rooms[roomID].map { Array($0.connections.values) } ?? [] }
-            for connection in targets where !connection.sink.enqueue(text) {
+            let frame = OutboundFrame(text)
+            for connection in targets where !connection.sink.enqueue(frame) {
                 dropSlowConsumer(connection)
             }
             observer?.delivered(action, roomID: roomID, recipients: targets.count)

@@ -65,13 +65,13 @@ public struct MessagingLimits: Sendable, Equatable {
     public var sendEventPerSecond: Int
     /// Concurrent chat connections across all rooms.
     public var maximumConcurrentConnections: Int
-    /// Frames a slow connection may have waiting before it is disconnected.
-    public var outboundQueueLimit: Int
+    /// Bytes a slow connection may have waiting to be written before it is disconnected.
+    public var outboundQueueBytes: Int
 
     public init(
         requestsPerConnectionPerSecond: Int = 10, sendMessagePerSecond: Int = 1_000, deleteMessagePerSecond: Int = 100,
         disconnectUserPerSecond: Int = 100, sendEventPerSecond: Int = 100, maximumConcurrentConnections: Int = 50_000,
-        outboundQueueLimit: Int = 1_024
+        outboundQueueBytes: Int = 256 * 1_024
     ) {
         self.requestsPerConnectionPerSecond = requestsPerConnectionPerSecond
         self.sendMessagePerSecond = sendMessagePerSecond
@@ -79,17 +79,17 @@ public struct MessagingLimits: Sendable, Equatable {
         self.disconnectUserPerSecond = disconnectUserPerSecond
         self.sendEventPerSecond = sendEventPerSecond
         self.maximumConcurrentConnections = maximumConcurrentConnections
-        self.outboundQueueLimit = outboundQueueLimit
+        self.outboundQueueBytes = outboundQueueBytes
     }
 }
 
 extension MessagingLimits {
     /// The limits the quotas in force set.
-    public init(quotas: QuotaValues, outboundQueueLimit: Int = 1_024) {
+    public init(quotas: QuotaValues, outboundQueueBytes: Int = 256 * 1_024) {
         self.init(
             requestsPerConnectionPerSecond: quotas[.requestsPerConnection], sendMessagePerSecond: quotas[.sendMessageRate],
             deleteMessagePerSecond: quotas[.deleteMessageRate], disconnectUserPerSecond: quotas[.disconnectUserRate],
             sendEventPerSecond: quotas[.sendEventTPS], maximumConcurrentConnections: quotas[.concurrentChatConnections],
-            outboundQueueLimit: outboundQueueLimit)
+            outboundQueueBytes: outboundQueueBytes)
     }
 }

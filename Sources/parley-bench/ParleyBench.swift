@@ -10,7 +10,7 @@ struct ParleyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley-bench",
         abstract: "Parley's benchmarks. Figures are printed as a table line and a JSON line.",
-        subcommands: [Broadcast.self])
+        subcommands: [Fanout.self, Saturate.self, Rooms.self, Connect.self, Idle.self, Tokens.self, Broadcast.self])
 }
 
 /// The delivery path without sockets: one room, `receivers` connections whose queues only count, one sender.
@@ -24,7 +24,7 @@ struct Broadcast: AsyncParsableCommand {
 
     final class CountingSink: ConnectionSink {
         let count = Atomic<Int>(0)
-        func enqueue(_ frame: String) -> Bool {
+        func enqueue(_ frame: OutboundFrame) -> Bool {
             count.add(1, ordering: .relaxed)
             return true
         }

@@ -89,6 +89,7 @@ struct Serve: AsyncParsableCommand {
         if let seconds = try Environment.integer("PARLEY_PING_INTERVAL_SECONDS") { settings.pingInterval = .seconds(max(1, seconds)) }
         settings.templatesDirectory = Environment.value("PARLEY_TEMPLATES_DIR") ?? settings.templatesDirectory
         settings.publicDirectory = Environment.value("PARLEY_PUBLIC_DIR") ?? settings.publicDirectory
+        settings.testEchoEndpoint = ["1", "true", "yes"].contains(Environment.value("PARLEY_TEST_ECHO_ENDPOINT")?.lowercased() ?? "")
         if let cost = try Environment.integer("PARLEY_BCRYPT_COST") { settings.bcryptCost = UInt8(clamping: cost) }
         if let percent = try Environment.integer("PARLEY_QUOTA_ALARM_PERCENT") { settings.quotaAlarmThreshold = Double(percent) / 100 }
         settings.tlsCertificatePath = tlsCertificate ?? Environment.value("PARLEY_TLS_CERTIFICATE")

@@ -6,6 +6,7 @@ import HummingbirdWSClient
 import HummingbirdWSTesting
 import NIOWebSocket
 import ParleyApp
+import ParleyChat
 import ParleyDomain
 import Testing
 
@@ -50,6 +51,11 @@ import Testing
         return (response.status, response.body.map { String(buffer: $0) } ?? "")
     }
 
+    /// A ParleyChat room that connects once with `token`.
+    func chatRoom(_ client: some TestClientProtocol, token: String) throws -> ChatRoom {
+        ChatRoom(url: URL(string: "ws://localhost:\(try #require(client.port))/")!, tokenProvider: { ChatToken(token: token) })
+    }
+
     func json(_ message: WebSocketMessage?) throws -> [String: Any] {
         guard case .text(let text) = message else { throw TestFailure("expected a text frame, got \(String(describing: message))") }
         return try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
@@ -61,22 +67,23 @@ import Testing
             // setup
             let (arn, aliceToken) = try await roomAndToken(client, userID: "alice")
             let bobToken = try await token(client, arn: arn, userID: "bob")
-            // act: alice is connected while bob joins and says hello
-            _ = try await client.ws("/", configuration: with(token: aliceToken)) { inbound, _, _ in
-                var aliceFrames = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
-                _ = try await client.ws("/", configuration: with(token: bobToken)) { bobInbound, bobOutbound, _ in
-                    try await bobOutbound.write(.text(#"{"action":"SEND_MESSAGE","requestid":"r-1","content":"hello 🎉","extra":1}"#))
-                    var bobFrames = bobInbound.messages(maxSize: 1 << 16).makeAsyncIterator()
-                    let own = try json(try await bobFrames.next())
-                    #expect(own["RequestId"] as? String == "r-1")
-                }
-                // verify
-                let received = try json(try await aliceFrames.next())
-                #expect(received["Type"] as? String == "MESSAGE")
-                #expect(received["Content"] as? String == "hello 🎉")
-                #expect((received["Sender"] as? [String: Any])?["UserId"] as? String == "bob")
-                #expect(ResourceID.isValid(received["Id"] as? String ?? ""))
+            let alice = try chatRoom(client, token: aliceToken)
+            var aliceMessages = alice.messages.makeAsyncIterator()
+            // act: alice is connected (with ParleyChat) while bob joins with a raw socket and says hello (keys in any case)
+            try await alice.connect()
+            _ = try await client.ws("/", configuration: with(token: bobToken)) { bobInbound, bobOutbound, _ in
+                try await bobOutbound.write(.text(#"{"action":"SEND_MESSAGE","requestid":"r-1","content":"hello 🎉","extra":1}"#))
+                var bobFrames = bobInbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                let own = try json(try await bobFrames.next())
+                #expect(own["RequestId"] as? String == "r-1")
             }
+            // verify: the MESSAGE frame as alice's SDK read it
+            let received = try #require(await aliceMessages.next())
+            #expect(received.content == "hello 🎉")
+            #expect(received.sender.userId == "bob")
+            #expect(received.requestId == "r-1")
+            #expect(ResourceID.isValid(received.id))
+            alice.disconnect()
         }
     }
 
@@ -165,11 +172,13 @@ import Testing
             // setup
             let (arn, moderatorToken) = try await roomAndToken(client, userID: "moderator", capabilities: ["DISCONNECT_USER"])
             let victimToken = try await token(client, arn: arn, userID: "victim")
-            // act
+            let moderator = try chatRoom(client, token: moderatorToken)
+            // act: the moderator (with ParleyChat) disconnects the victim (a raw socket, to read its close frame)
             let victimClose = try await client.ws("/", configuration: with(token: victimToken)) { inbound, _, _ in
-                _ = try await client.ws("/", configuration: with(token: moderatorToken)) { _, outbound, _ in
-                    try await outbound.write(.text(#"{"Action":"DISCONNECT_USER","UserId":"victim","Reason":"spam"}"#))
-                }
+                try await moderator.connect()
+                let confirmed = try await moderator.perform(request: DisconnectUserRequest(id: "victim", reason: "spam"))
+                #expect(confirmed.userId == "victim")
+                moderator.disconnect()
                 var frames = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
                 let event = try json(try await frames.next())
                 #expect(event["EventName"] as? String == "aws:DISCONNECT_USER")

@@ -19,10 +19,10 @@ final class RecordingSink: ConnectionSink {
         self.capacity = capacity
     }
 
-    func enqueue(_ frame: String) -> Bool {
+    func enqueue(_ frame: OutboundFrame) -> Bool {
         entries.withLock { entries in
             guard entries.count(where: { if case .frame = $0 { true } else { false } }) < capacity else { return false }
-            entries.append(.frame(frame))
+            entries.append(.frame(frame.text))
             return true
         }
     }

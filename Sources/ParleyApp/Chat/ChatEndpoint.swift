@@ -15,12 +15,10 @@ enum Admission: Sendable {
 }
 
 /// A token that passed every check, already joined to its room (so nothing sent after the handshake is missed);
-/// its frames wait in the sink's queue until the socket's writer starts.
+/// its frames wait in the sink until the upgrade attaches the socket's writer.
 struct AcceptedConnection: Sendable {
     var subprotocol: String
     var connection: LiveConnection
-    var frames: AsyncStream<SocketSink.Outgoing>
-    var forcedClose: AsyncStream<Void>
     var sink: SocketSink
 }
 
@@ -32,9 +30,10 @@ struct ChatEndpoint: Sendable {
     let clock: any WallClock
     let clientAddresses: ClientAddressResolver
     let maximumFrameSize: Int
+    let deliveries = EventLoopDeliveries.Registry()
 
     /// Checks the token carried in `Sec-WebSocket-Protocol`; a token is redeemed here, so it works once only.
-    func admit(_ head: HTTPRequest, peer: SocketAddress?) async -> Admission {
+    func admit(_ head: HTTPRequest, channel: any Channel) async -> Admission {
         let path = (head.path ?? "/").split(separator: "?", maxSplits: 1).first ?? "/"
         guard path == "/" else { return .refused(.notFound, "The messaging endpoint is at /.") }
         guard let header = head.headerFields[.secWebSocketProtocol],
@@ -58,19 +57,21 @@ struct ChatEndpoint: Sendable {
             guard try await store.redeemChatToken(id: claims.tokenID, expiresAt: claims.tokenExpirationTime) else {
                 return .refused(.unauthorized, "The chat token has already been used.")
             }
-            let (frames, continuation) = AsyncStream.makeStream(
-                of: SocketSink.Outgoing.self, bufferingPolicy: .bufferingOldest(live.limits.outboundQueueLimit))
-            let (forcedClose, forceClose) = AsyncStream.makeStream(of: Void.self)
-            let sink = SocketSink(continuation: continuation, forceClose: forceClose)
-            let remoteAddress = clientAddresses.clientAddress(peer: peer, headers: head.headerFields)
+            let sink = SocketSink(
+                channel: channel, deliveries: deliveries.deliveries(for: channel.eventLoop), queueBytes: live.limits.outboundQueueBytes)
+            let remoteAddress = clientAddresses.clientAddress(peer: channel.remoteAddress, headers: head.headerFields)
             let connection = try live.join(claims: claims, room: room, remoteAddress: remoteAddress, sink: sink)
-            return .accepted(
-                AcceptedConnection(subprotocol: token, connection: connection, frames: frames, forcedClose: forcedClose, sink: sink))
+            return .accepted(AcceptedConnection(subprotocol: token, connection: connection, sink: sink))
         } catch is JoinRefusal {
             return .refused(.tooManyRequests, "The concurrent chat connection quota has been reached.")
         } catch {
             return .refused(.internalServerError, "The chat token could not be checked; try again.")
         }
+    }
+
+    /// Hands an upgraded connection's socket to its sink; on the event loop, right after the handshake.
+    func attach(_ accepted: AcceptedConnection, to channel: any Channel) throws {
+        try accepted.sink.attach(WireFrameWriter.install(on: channel))
     }
 
     /// Undoes an admission whose upgrade never happened.
@@ -97,14 +98,10 @@ struct ChatEndpoint: Sendable {
         let connection = accepted.connection
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await outgoing in accepted.frames {
-                    switch outgoing {
-                    case .frame(let text):
-                        do { try await outbound.write(.text(text)) } catch { return }
-                    case .close(let code, let reason):
-                        try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
-                        return
-                    }
+                // Frames go to the socket directly (see `SocketSink`); only closes pass through the WebSocket layer.
+                for await (code, reason) in accepted.sink.closeRequests {
+                    try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
+                    return
                 }
             }
             group.addTask {
@@ -120,52 +117,10 @@ struct ChatEndpoint: Sendable {
                     logger.debug("Chat connection read failed", metadata: ["error": "\(error)"])
                 }
             }
-            group.addTask {
-                for await _ in accepted.forcedClose {}
-            }
-            // Whichever ends first (the client left, we closed, or the client fell too far behind) ends the others.
+            // Whichever ends first (the client left, or we closed) ends the other.
             _ = await group.next()
             accepted.sink.finish()
             group.cancelAll()
-        }
-    }
-}
-
-/// Queues frames for one socket's writer; never blocks the room that delivers to it.
-final class SocketSink: ConnectionSink {
-    enum Outgoing: Sendable {
-        case frame(String)
-        case close(CloseCode, String)
-    }
-
-    private let continuation: AsyncStream<Outgoing>.Continuation
-    private let forceClose: AsyncStream<Void>.Continuation
-
-    init(continuation: AsyncStream<Outgoing>.Continuation, forceClose: AsyncStream<Void>.Continuation) {
-        self.continuation = continuation
-        self.forceClose = forceClose
-    }
-
-    func enqueue(_ frame: String) -> Bool {
-        switch continuation.yield(.frame(frame)) {
-        case .enqueued: true
-        case .dropped, .terminated: false
-        @unknown default: false
-        }
-    }
-
-    /// Ends both streams: the writer and the watchdog stop.
-    func finish() {
-        continuation.finish()
-        forceClose.finish()
-    }
-
-    func close(_ code: CloseCode, reason: String) {
-        if case .enqueued = continuation.yield(.close(code, reason)) {
-            continuation.finish()
-        } else {
-            // The queue is full: the close frame cannot get through, so end the connection outright.
-            forceClose.finish()
         }
     }
 }

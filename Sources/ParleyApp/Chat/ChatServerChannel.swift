@@ -16,11 +16,14 @@ import NIOWebSocket
 /// `HTTP1WebSocketUpgradeChannel`, except that a refused upgrade is answered with the status and message
 /// the chat endpoint chose (401, 404, 429 …) instead of a bare 400, as the IVS messaging endpoint does.
 struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
-    typealias Handler = @Sendable (WebSocketInboundStream, WebSocketOutboundWriter, Logger) async -> Void
+    /// A handler that throws the error it got from the inbound stream has the connection closed with that error's code
+    /// (1002 for a protocol violation, 1007 for invalid UTF-8, 1009 for a message too large) instead of 1000.
+    typealias Handler = @Sendable (WebSocketInboundStream, WebSocketOutboundWriter, Logger) async throws -> Void
 
-    /// What to do with an upgrade request. `abandon` undoes an upgrade decision whose upgrade never happened.
+    /// What to do with an upgrade request. `attach` runs on the event loop once the WebSocket pipeline is in place;
+    /// `abandon` undoes an upgrade decision whose upgrade never happened.
     enum Decision: Sendable {
-        case upgrade(HTTPFields, Handler, abandon: @Sendable () -> Void)
+        case upgrade(HTTPFields, Handler, attach: @Sendable (any Channel) throws -> Void, abandon: @Sendable () -> Void)
         case refuse(HTTPResponse.Status, String)
     }
 
@@ -77,7 +80,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                         let request = try HTTPRequest(head, secure: false, splitCookie: false)
                         let outcome = await decide(request, channel, logger)
                         decision.withLockedValue { $0 = outcome }
-                        guard case .upgrade(let headers, _, _) = outcome else { return nil }
+                        guard case .upgrade(let headers, _, _, _) = outcome else { return nil }
                         return HTTPHeaders(headers)
                     }
                     return promise.futureResult
@@ -86,9 +89,10 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                     channel.eventLoop.makeCompletedFuture {
                         let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                        guard case .upgrade(_, let handler, _) = decision.withLockedValue({ $0 }) else {
+                        guard case .upgrade(_, let handler, let attach, _) = decision.withLockedValue({ $0 }) else {
                             preconditionFailure("upgraded without an upgrade decision")
                         }
+                        try attach(channel)
                         return UpgradeResult.websocket(asyncChannel, handler, logger)
                     }
                 })
@@ -124,7 +128,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     func handle(value: Value, logger: Logger) async {
         var upgraded = false
         defer {
-            if !upgraded, case .upgrade(_, _, let abandon) = value.decision.withLockedValue({ $0 }) { abandon() }
+            if !upgraded, case .upgrade(_, _, _, let abandon) = value.decision.withLockedValue({ $0 }) { abandon() }
         }
         do {
             switch try await value.upgradeResult.get() {
@@ -141,7 +145,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                             extensions: [], autoPing: configuration.ws.autoPing, closeTimeout: configuration.ws.closeTimeout,
                             validateUTF8: true, maxFrameSize: configuration.ws.maxFrameSize),
                         asyncChannel: asyncChannel, context: ChatSocketContext(logger: logger),
-                        handler: { inbound, outbound, context in await handler(inbound, outbound, context.logger) })
+                        handler: { inbound, outbound, context in try await handler(inbound, outbound, context.logger) })
                 } catch {
                     logger.debug("Chat connection ended with an error", metadata: ["error": "\(error)"])
                 }

@@ -1,0 +1,420 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// What the subscribers of a measuring window received. Touched only on the benchmark's event loop.
+final class Tally: @unchecked Sendable {
+    var latency = makeLatencyHistogram()
+    private var lastSequence: [Int]
+    private let firstSequence: Int
+    private(set) var unique = 0
+    private(set) var duplicates = 0
+    private(set) var lastDeliveryAt: UInt64 = 0
+
+    /// Messages numbered below `firstSequence` belong to an earlier window and are not counted.
+    init(subscribers: Int, firstSequence: Int) {
+        lastSequence = Array(repeating: -1, count: subscribers)
+        self.firstSequence = firstSequence
+    }
+
+    func record(subscriber: Int, _ bytes: UnsafeRawBufferPointer) {
+        guard let mark = BenchMark.parse(bytes), mark.sequence >= firstSequence else { return }
+        let now = monotonicNanoseconds()
+        guard mark.sequence > lastSequence[subscriber] else {
+            duplicates += 1
+            return
+        }
+        lastSequence[subscriber] = mark.sequence
+        unique += 1
+        _ = latency.record(now > mark.sentAt ? (now - mark.sentAt) / 1_000 : 0)
+        lastDeliveryAt = now
+    }
+}
+
+/// Rooms full of subscribers with one publisher each, measured window by window.
+final class Audience: @unchecked Sendable {
+    let target: Target
+    let eventLoop: any EventLoop
+    let membersPerRoom: Int
+    private(set) var subscribers: [LoadSocket] = []
+    private(set) var publishers: [Publisher] = []
+    /// The current window's tally; subscribers report to whichever is current.
+    private var tally: Tally
+    private var nextSequence = 0
+    private let closedSubscribers = Atomic<Int>(0)
+
+    init(target: Target, membersPerRoom: Int) {
+        self.target = target
+        eventLoop = target.eventLoop
+        self.membersPerRoom = membersPerRoom
+        tally = Tally(subscribers: 0, firstSequence: 0)
+    }
+
+    var closedCount: Int { closedSubscribers.load(ordering: .relaxed) }
+
+    /// Creates `rooms` rooms with their subscribers and publishers.
+    func open(rooms: Int) async throws {
+        for room in 0..<rooms {
+            let identifier = try await target.makeRoom()
+            let first = room * membersPerRoom
+            let opened = try await target.subscribeAll(room: identifier, count: membersPerRoom, firstIndex: first) { index, socket in
+                socket.onText = { bytes in self.tally.record(subscriber: first + index, bytes) }
+                socket.onClose = { self.closedSubscribers.add(1, ordering: .relaxed) }
+            }
+            subscribers += opened
+            publishers.append(try await target.makePublisher(room: identifier, index: rooms * membersPerRoom + room))
+        }
+    }
+
+    struct Window {
+        var sent = 0
+        var rejected = 0
+        var expected = 0
+        var delivered = 0
+        var duplicates = 0
+        var seconds = 0.0
+        var latency = makeLatencyHistogram()
+        var lost: Int { max(0, expected - delivered) }
+        var deliveriesPerSecond: Double { seconds > 0 ? Double(delivered) / seconds : 0 }
+    }
+
+    /// Every publisher sends `rate` messages a second for `duration`; then waits for deliveries to drain (at most `drain`).
+    func measure(rate: Int, duration: Double, drain: Double = 5) async throws -> Window {
+        let started = try await eventLoop.submit { () -> (UInt64, [Int]) in
+            self.tally = Tally(subscribers: self.subscribers.count, firstSequence: self.nextSequence)
+            return (monotonicNanoseconds(), self.publishers.map(\.rejected))
+        }.get()
+        let sent = try await send(rate: rate, duration: duration, from: started.0)
+        let finishedSending = monotonicNanoseconds()
+        while true {
+            let (delivered, expected) = try await eventLoop.submit {
+                (self.tally.unique, self.expected(sent: sent, rejectedBefore: started.1))
+            }.get()
+            if delivered >= expected || Double(monotonicNanoseconds() - finishedSending) / 1e9 > drain { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await eventLoop.submit {
+            var window = Window()
+            window.sent = sent
+            window.rejected = zip(self.publishers, started.1).reduce(0) { $0 + $1.0.rejected - $1.1 }
+            window.expected = self.expected(sent: sent, rejectedBefore: started.1)
+            window.delivered = self.tally.unique
+            window.duplicates = self.tally.duplicates
+            window.seconds = Double(max(self.tally.lastDeliveryAt, finishedSending) - started.0) / 1e9
+            window.latency = self.tally.latency
+            return window
+        }.get()
+    }
+
+    private func expected(sent: Int, rejectedBefore: [Int]) -> Int {
+        let rejected = zip(publishers, rejectedBefore).reduce(0) { $0 + $1.0.rejected - $1.1 }
+        return (sent - rejected) * membersPerRoom
+    }
+
+    /// Sends on a 2 ms tick whatever the schedule says is due, so the rate holds however the ticks fall.
+    private func send(rate: Int, duration: Double, from start: UInt64) async throws -> Int {
+        let done = eventLoop.makePromise(of: Int.self)
+        let perPublisher = Int(Double(rate) * duration)
+        var sentPerPublisher = 0
+        eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(2)) { task in
+            let elapsed = Double(monotonicNanoseconds() - start) / 1e9
+            let due = min(perPublisher, Int(elapsed * Double(rate)) + 1)
+            while sentPerPublisher < due {
+                for publisher in self.publishers {
+                    publisher.send(self.nextSequence)
+                    self.nextSequence += 1
+                }
+                sentPerPublisher += 1
+            }
+            if sentPerPublisher >= perPublisher {
+                task.cancel()
+                done.succeed(sentPerPublisher * self.publishers.count)
+            }
+        }
+        return try await done.futureResult.get()
+    }
+
+    func close() async throws {
+        try await eventLoop.submit {
+            for socket in self.subscribers { socket.close() }
+            for publisher in self.publishers { publisher.close() }
+        }.get()
+    }
+}
+
+extension Report {
+    mutating func add(_ window: Audience.Window) {
+        add("sent", window.sent)
+        add("rejected", window.rejected)
+        add("deliveries", window.delivered)
+        add("lost", window.lost)
+        add("duplicated", window.duplicates)
+        add("deliveriesPerSecond", window.deliveriesPerSecond)
+        addLatency("latency", window.latency)
+    }
+}
+
+/// The load generator's one event loop (pin the process with `taskset` to keep it off the server's core).
+func withLoadEventLoop<Result>(_ body: (any EventLoop) async throws -> Result) async throws -> Result {
+    raiseFileDescriptorLimit()
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    do {
+        let result = try await body(group.next())
+        try await group.shutdownGracefully()
+        return result
+    } catch {
+        try? await group.shutdownGracefully()
+        throw error
+    }
+}
+
+struct Fanout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "N subscribers in one room, one sender at R messages/s for D seconds: deliveries/s, latency, losses.")
+
+    @OptionGroup var server: TargetOptions
+    @Option(help: "Subscribers in the room.") var subscribers = 1_000
+    @Option(help: "Messages a second.") var rate = 10
+    @Option(help: "Seconds of sending.") var duration = 10.0
+
+    func run() async throws {
+        try await withLoadEventLoop { eventLoop in
+            let audience = Audience(target: server.makeTarget(on: eventLoop), membersPerRoom: subscribers)
+            try await audience.open(rooms: 1)
+            let window = try await audience.measure(rate: rate, duration: duration)
+            var report = Report(scenario: "fanout", target: server.target)
+            report.add("subscribers", subscribers)
+            report.add("rate", rate)
+            report.add(window)
+            report.add("disconnected", audience.closedCount)
+            report.addServerMemory(server.serverPid)
+            report.print()
+            try await audience.close()
+        }
+    }
+}
+
+struct Saturate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Raises the message rate step by step until p99 passes the bound or a delivery is lost; reports the best step.")
+
+    @OptionGroup var server: TargetOptions
+    @Option(help: "Subscribers in the room.") var subscribers = 10_000
+    @Option(parsing: .upToNextOption, help: "Message rates to try, in order.") var rates: [Int] = [
+        5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100,
+    ]
+    @Option(help: "Seconds per step.") var duration = 5.0
+    @Option(help: "The p99 latency bound, in milliseconds.") var p99Bound = 250.0
+
+    func run() async throws {
+        try await withLoadEventLoop { eventLoop in
+            let audience = Audience(target: server.makeTarget(on: eventLoop), membersPerRoom: subscribers)
+            try await audience.open(rooms: 1)
+            var best: (rate: Int, window: Audience.Window)?
+            var stoppedBy = "every rate held"
+            for rate in rates {
+                let window = try await audience.measure(rate: rate, duration: duration)
+                let p99 = Double(window.latency.valueAtPercentile(99)) / 1_000
+                Swift.print(
+                    "  step \(rate)/s: \(Int(window.deliveriesPerSecond)) deliveries/s, p99 \(String(format: "%.1f", p99)) ms, lost \(window.lost), rejected \(window.rejected)"
+                )
+                if window.lost > 0 || window.rejected > 0 || p99 > p99Bound {
+                    stoppedBy = "at \(rate)/s: p99 \(String(format: "%.1f", p99)) ms, lost \(window.lost), rejected \(window.rejected)"
+                    break
+                }
+                best = (rate, window)
+            }
+            var report = Report(scenario: "saturate", target: server.target)
+            report.add("subscribers", subscribers)
+            report.add("sustainedRate", best?.rate ?? 0)
+            report.add("sustainedDeliveriesPerSecond", best?.window.deliveriesPerSecond ?? 0)
+            if let best { report.addLatency("latency", best.window.latency) }
+            report.add("stoppedBy", stoppedBy)
+            report.addServerMemory(server.serverPid)
+            report.print()
+            try await audience.close()
+        }
+    }
+}
+
+struct Rooms: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "K rooms of M members each, every room chatting at R messages/s.")
+
+    @OptionGroup var server: TargetOptions
+    @Option(help: "Rooms.") var rooms = 100
+    @Option(help: "Members per room.") var members = 100
+    @Option(help: "Messages a second in each room.") var rate = 5
+    @Option(help: "Seconds of sending.") var duration = 10.0
+
+    func run() async throws {
+        try await withLoadEventLoop { eventLoop in
+            let audience = Audience(target: server.makeTarget(on: eventLoop), membersPerRoom: members)
+            try await audience.open(rooms: rooms)
+            let window = try await audience.measure(rate: rate, duration: duration)
+            var report = Report(scenario: "rooms", target: server.target)
+            report.add("rooms", rooms)
+            report.add("members", members)
+            report.add("rate", rate)
+            report.add(window)
+            report.add("disconnected", audience.closedCount)
+            report.addServerMemory(server.serverPid)
+            report.print()
+            try await audience.close()
+        }
+    }
+}
+
+struct Connect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Opens C connections as fast as it can, each with its own freshly created token (Parley).")
+
+    @OptionGroup var server: TargetOptions
+    @Option(help: "Connections to open.") var connections = 5_000
+    @Option(help: "Connections being opened at once.") var concurrency = 64
+
+    func run() async throws {
+        try await withLoadEventLoop { eventLoop in
+            let target = server.makeTarget(on: eventLoop)
+            let room = try await target.makeRoom()
+            let (connections, concurrency) = (self.connections, self.concurrency)
+            let next = Counter()
+            let started = monotonicNanoseconds()
+            let outcomes = try await withThrowingTaskGroup(of: (Histogram<UInt64>, Histogram<UInt64>, [LoadSocket], Int).self) { group in
+                for _ in 0..<concurrency {
+                    group.addTask {
+                        var handshake = makeLatencyHistogram()
+                        var total = makeLatencyHistogram()
+                        var opened: [LoadSocket] = []
+                        var failures = 0
+                        while true {
+                            let index = next.next()
+                            guard index < connections else { return (handshake, total, opened, failures) }
+                            let begin = monotonicNanoseconds()
+                            do {
+                                var subprotocol: String?
+                                var path = "/sub/\(room)"
+                                if target.kind == .parley {
+                                    subprotocol = try await target.token(room: room, user: "viewer-\(index)")
+                                    path = "/"
+                                }
+                                let tokenAt = monotonicNanoseconds()
+                                opened.append(try await target.openSocket(path: path, subprotocol: subprotocol, index: index) { _ in })
+                                let end = monotonicNanoseconds()
+                                _ = handshake.record((end - tokenAt) / 1_000)
+                                _ = total.record((end - begin) / 1_000)
+                            } catch {
+                                failures += 1
+                            }
+                        }
+                    }
+                }
+                var all: [(Histogram<UInt64>, Histogram<UInt64>, [LoadSocket], Int)] = []
+                for try await outcome in group { all.append(outcome) }
+                return all
+            }
+            let seconds = Double(monotonicNanoseconds() - started) / 1e9
+            var handshake = makeLatencyHistogram()
+            var total = makeLatencyHistogram()
+            for outcome in outcomes {
+                handshake.add(outcome.0)
+                total.add(outcome.1)
+            }
+            let failures = outcomes.reduce(0) { $0 + $1.3 }
+            var report = Report(scenario: "connect", target: server.target)
+            report.add("connections", connections)
+            report.add("failures", failures)
+            report.add("connectsPerSecond", Double(connections - failures) / seconds)
+            report.addLatency("handshake", handshake)
+            report.addLatency("tokenAndHandshake", total)
+            report.addServerMemory(server.serverPid)
+            report.print()
+            try await eventLoop.submit { for outcome in outcomes { for socket in outcome.2 { socket.close() } } }.get()
+        }
+    }
+}
+
+struct Idle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Holds C idle connections and reports the server's RSS growth per connection.")
+
+    @OptionGroup var server: TargetOptions
+    @Option(help: "Idle connections to hold.") var connections = 10_000
+    @Option(help: "Seconds to let the server settle before each reading.") var settle = 3.0
+
+    func run() async throws {
+        guard !server.serverPid.isEmpty else { throw ValidationError("idle needs --server-pid to read the server's memory.") }
+        try await withLoadEventLoop { eventLoop in
+            let target = server.makeTarget(on: eventLoop)
+            let room = try await target.makeRoom()
+            // Warm up: the first connections pay for one-off allocations (pools, caches) that are not per connection.
+            let warmUp = try await target.subscribeAll(room: room, count: 200, firstIndex: connections) { _, _ in }
+            try await eventLoop.submit { for socket in warmUp { socket.close() } }.get()
+            try await Task.sleep(for: .seconds(settle))
+            let before = ServerMemory.read(server.serverPid).residentKB
+            let sockets = try await target.subscribeAll(room: room, count: connections) { _, _ in }
+            try await Task.sleep(for: .seconds(settle))
+            let after = ServerMemory.read(server.serverPid).residentKB
+            var report = Report(scenario: "idle", target: server.target)
+            report.add("connections", sockets.count)
+            report.add("serverRssBeforeMB", Double(before) / 1_024)
+            report.add("serverRssAfterMB", Double(after) / 1_024)
+            report.add("bytesPerConnection", Double(after - before) * 1_024 / Double(max(sockets.count, 1)))
+            report.print()
+            try await eventLoop.submit { for socket in sockets { socket.close() } }.get()
+        }
+    }
+}
+
+struct Tokens: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "CreateChatToken calls a second over the API, and their latency (Parley).")
+
+    @OptionGroup var server: TargetOptions
+    @Option(help: "Calls to make.") var requests = 20_000
+    @Option(help: "Calls in flight at once (one per keep-alive connection).") var concurrency = 32
+
+    func run() async throws {
+        guard server.target == .parley else { throw ValidationError("tokens measures Parley's CreateChatToken; nchan has none.") }
+        try await withLoadEventLoop { eventLoop in
+            let target = server.makeTarget(on: eventLoop)
+            let room = try await target.makeRoom()
+            let (requests, concurrency) = (self.requests, self.concurrency)
+            let next = Counter()
+            let started = monotonicNanoseconds()
+            let outcomes = try await withThrowingTaskGroup(of: (Histogram<UInt64>, Int).self) { group in
+                for _ in 0..<concurrency {
+                    group.addTask {
+                        var latency = makeLatencyHistogram()
+                        var failures = 0
+                        while next.next() < requests {
+                            let begin = monotonicNanoseconds()
+                            do {
+                                _ = try await target.token(room: room, user: "viewer")
+                                _ = latency.record((monotonicNanoseconds() - begin) / 1_000)
+                            } catch {
+                                failures += 1
+                            }
+                        }
+                        return (latency, failures)
+                    }
+                }
+                var all: [(Histogram<UInt64>, Int)] = []
+                for try await outcome in group { all.append(outcome) }
+                return all
+            }
+            let seconds = Double(monotonicNanoseconds() - started) / 1e9
+            var latency = makeLatencyHistogram()
+            for outcome in outcomes { latency.add(outcome.0) }
+            let failures = outcomes.reduce(0) { $0 + $1.1 }
+            var report = Report(scenario: "tokens", target: server.target)
+            report.add("requests", requests)
+            report.add("failures", failures)
+            report.add("callsPerSecond", Double(requests - failures) / seconds)
+            report.addLatency("latency", latency)
+            report.addServerMemory(server.serverPid)
+            report.print()
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Which server a run measures: Parley, or nginx with the nchan module as the peer.
+enum TargetKind: String, ExpressibleByArgument, Sendable {
+    case parley, nchan
+}
+
+/// Where the server is and how to reach it; shared by every socket scenario.
+struct TargetOptions: ParsableArguments {
+    @Option(help: "parley or nchan.") var target: TargetKind = .parley
+    @Option(help: "The server's host.") var host = "127.0.0.1"
+    @Option(help: "The server's port (Parley: API and chat; nchan: /sub/<channel> and /pub/<channel>).") var port = 8080
+    @Option(help: "Access key id for Parley's API (default: AWS_ACCESS_KEY_ID).") var accessKeyId: String?
+    @Option(help: "Secret access key for Parley's API (default: AWS_SECRET_ACCESS_KEY).") var secretAccessKey: String?
+    @Option(help: "Region Parley's API signs for.") var region = "us-east-1"
+    @Option(help: "Process id of the server, for its RSS (repeat for several processes).") var serverPid: [Int32] = []
+    @Option(help: "Spread client connections over this many source addresses 127.0.0.1…N.") var sourceAddresses = 8
+    @Option(help: "Connections opened at once while setting up.") var openConcurrency = 64
+
+    func makeTarget(on eventLoop: any EventLoop) -> Target {
+        Target(options: self, eventLoop: eventLoop)
+    }
+}
+
+/// Opens rooms, subscribers and publishers on either kind of server.
+final class Target: Sendable {
+    let options: TargetOptions
+    let eventLoop: any EventLoop
+    private let api: ParleyAPI?
+    private let apiConnections = Mutex<[HTTPConnection]>([])
+
+    init(options: TargetOptions, eventLoop: any EventLoop) {
+        self.options = options
+        self.eventLoop = eventLoop
+        if options.target == .parley {
+            let environment = ProcessInfo.processInfo.environment
+            api = ParleyAPI(
+                eventLoop: eventLoop, host: options.host, port: options.port,
+                accessKeyID: options.accessKeyId ?? environment["AWS_ACCESS_KEY_ID"] ?? "",
+                secretAccessKey: options.secretAccessKey ?? environment["AWS_SECRET_ACCESS_KEY"] ?? "", region: options.region)
+        } else {
+            api = nil
+        }
+    }
+
+    var kind: TargetKind { options.target }
+
+    /// The control plane; only Parley has one.
+    func parleyAPI() throws -> ParleyAPI {
+        guard let api else { throw ValidationError("This scenario needs --target parley.") }
+        return api
+    }
+
+    /// Borrows a keep-alive API connection for one call.
+    func withAPIConnection<Result>(_ body: (ParleyAPI, HTTPConnection) async throws -> Result) async throws -> Result {
+        let api = try parleyAPI()
+        let connection: HTTPConnection
+        if let pooled = apiConnections.withLock({ $0.popLast() }) {
+            connection = pooled
+        } else {
+            connection = try await api.connect()
+        }
+        let result = try await body(api, connection)
+        apiConnections.withLock { $0.append(connection) }
+        return result
+    }
+
+    /// A new room (Parley) or channel (nchan).
+    func makeRoom() async throws -> String {
+        switch kind {
+        case .parley: try await withAPIConnection { api, connection in try await api.createRoom(on: connection) }
+        case .nchan: "bench\(UInt32.random(in: 0...UInt32.max))"
+        }
+    }
+
+    func sourceAddress(_ index: Int) -> String? {
+        options.sourceAddresses > 1 ? "127.0.0.\(1 + index % options.sourceAddresses)" : nil
+    }
+
+    /// A chat token for one user of `room` (Parley only).
+    func token(room: String, user: String, capabilities: [String] = []) async throws -> String {
+        try await withAPIConnection { api, connection in
+            try await api.createChatToken(room: room, user: user, capabilities: capabilities, on: connection)
+        }
+    }
+
+    /// Opens one subscriber; Parley's is given a fresh token first.
+    func subscribe(room: String, index: Int, configure: @escaping (LoadSocket) -> Void) async throws -> LoadSocket {
+        switch kind {
+        case .parley:
+            let token = try await token(room: room, user: "viewer-\(index)")
+            return try await openSocket(path: "/", subprotocol: token, index: index, configure: configure)
+        case .nchan:
+            return try await openSocket(path: "/sub/\(room)", subprotocol: nil, index: index, configure: configure)
+        }
+    }
+
+    func openSocket(path: String, subprotocol: String?, index: Int, configure: @escaping (LoadSocket) -> Void) async throws -> LoadSocket {
+        try await LoadSocket.open(
+            on: eventLoop, host: options.host, port: options.port, path: path, subprotocol: subprotocol, source: sourceAddress(index),
+            configure: configure
+        ).get()
+    }
+
+    /// Opens `count` subscribers, `openConcurrency` at a time.
+    func subscribeAll(
+        room: String, count: Int, firstIndex: Int = 0, configure: @escaping @Sendable (Int, LoadSocket) -> Void
+    ) async throws -> [LoadSocket] {
+        let next = Counter()
+        return try await withThrowingTaskGroup(of: [(Int, LoadSocket)].self) { group in
+            for _ in 0..<min(options.openConcurrency, max(count, 1)) {
+                group.addTask {
+                    var opened: [(Int, LoadSocket)] = []
+                    while true {
+                        let index = next.next()
+                        guard index < count else { return opened }
+                        let socket = try await self.subscribe(room: room, index: firstIndex + index) { configure(index, $0) }
+                        opened.append((index, socket))
+                    }
+                }
+            }
+            var all: [(Int, LoadSocket)] = []
+            for try await part in group { all += part }
+            return all.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// The sender of a room: a chat connection allowed to send (Parley) or an HTTP publisher (nchan).
+    func makePublisher(room: String, index: Int) async throws -> Publisher {
+        switch kind {
+        case .parley:
+            let token = try await token(room: room, user: "sender-\(index)", capabilities: ["SEND_MESSAGE"])
+            let publisher = Publisher()
+            let socket = try await openSocket(path: "/", subprotocol: token, index: index) { socket in
+                socket.onText = { bytes in
+                    // The sender sees its own messages too; only its ERROR frames matter here.
+                    if bytes.count > 16, bytes.starts(with: #"{"Type":"ERROR""#.utf8) { publisher.rejected += 1 }
+                }
+            }
+            publisher.send = { sequence in
+                socket.sendText(
+                    #"{"Action":"SEND_MESSAGE","RequestId":"r\#(sequence)","Content":"\#(BenchMark.text(sequence: sequence, sentAt: monotonicNanoseconds()))"}"#
+                )
+            }
+            publisher.close = { socket.close() }
+            return publisher
+        case .nchan:
+            let connection = try await HTTPConnection.open(on: eventLoop, host: options.host, port: options.port).get()
+            let publisher = Publisher()
+            publisher.send = { sequence in
+                let body = ByteBuffer(string: BenchMark.text(sequence: sequence, sentAt: monotonicNanoseconds()))
+                connection.send(method: .POST, path: "/pub/\(room)", headers: [], body: body).whenComplete { result in
+                    if case .success(let answer) = result, (200..<300).contains(answer.status) { return }
+                    publisher.rejected += 1
+                }
+            }
+            publisher.close = { connection.close() }
+            return publisher
+        }
+    }
+}
+
+/// Sends numbered messages into one room; touched only on the benchmark's event loop.
+final class Publisher: @unchecked Sendable {
+    var send: (Int) -> Void = { _ in }
+    var close: () -> Void = {}
+    /// Messages the server refused (Parley's ERROR frames, nchan's non-2xx answers).
+    var rejected = 0
+}
