@@ -176,6 +176,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libFuzzer targets (Fuzz/README.md): built with `-sanitize=fuzzer,address -DFUZZING` by scripts/reliability/fuzz.sh;
+        // a normal build makes them replayers of the committed corpus (Tests/conformance/test_fuzz_corpus.py).
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzClientFrames",
+            dependencies: ["FuzzSupport", "ParleyDomain", "ParleyMessaging", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/FuzzClientFrames", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzControlPlane", dependencies: ["FuzzSupport", "ParleyApp", "ParleyDomain", "ParleyMessaging", "ParleyStorage"],
+            path: "Fuzz/FuzzControlPlane", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzSigV4", dependencies: ["FuzzSupport", "AWSSigV4"], path: "Fuzz/FuzzSigV4", swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ParleyDomainTests", dependencies: ["ParleyDomain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AWSSigV4Tests",

@@ -22,6 +22,8 @@ public struct ParleyRequestContext: RequestContext, RemoteAddressRequestContext,
     public let remoteAddress: SocketAddress?
     /// The signed-in console operator, set by the console's auth middleware.
     var consoleSession: ConsoleSession?
+    /// The console client's address, resolved through trusted proxies by the console's auth middleware.
+    var resolvedClientAddress: String?
     /// The access key an API request was signed with, set by the SigV4 middleware.
     public var accessKeyID: String?
 
@@ -31,15 +33,36 @@ public struct ParleyRequestContext: RequestContext, RemoteAddressRequestContext,
     }
 }
 
-/// The console's security headers: a strict Content-Security-Policy (no inline script or style), no framing, no sniffing.
-struct ConsoleSecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Security headers on every HTTP answer — console pages, static assets (the examples are HTML pages too), errors and
+/// the API: a strict Content-Security-Policy (no inline script or style, no framing), no content-type sniffing, no
+/// referrer to other sites, and under TLS, HSTS. Headers a handler set itself are kept.
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Whether the server speaks TLS (then browsers are told to keep to HTTPS).
+    let strictTransportSecurity: Bool
+
+    static var contentSecurityPolicy: String {
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+            + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
-        response.headers[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
-            + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-        response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
-        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            // Not found, method not allowed and the like: answered here so that they carry the headers too.
+            response = try error.response(from: request, context: context)
+        }
+        func set(_ name: String, _ value: String) {
+            let field = HTTPField.Name(name)!
+            if response.headers[field] == nil { response.headers[field] = value }
+        }
+        set("Content-Security-Policy", Self.contentSecurityPolicy)
+        set("X-Content-Type-Options", "nosniff")
+        set("X-Frame-Options", "DENY")
+        set("Referrer-Policy", "same-origin")
+        set("Cross-Origin-Opener-Policy", "same-origin")
+        if strictTransportSecurity { set("Strict-Transport-Security", "max-age=31536000") }
         return response
     }
 }
@@ -67,7 +90,7 @@ public func buildApplication(
     let database: AppDatabase
     let webhookSecret: String
     if let directory = settings.dataDirectory {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try DataDirectory.ownerOnly(directory)
         serverKey = try DataDirectory.serverKey(directory)
         database = try AppDatabase.onDisk(path: (directory as NSString).appendingPathComponent("parley.sqlite"), serverKey: serverKey)
         webhookSecret = try settings.reviewWebhookSecret ?? DataDirectory.reviewWebhookSecret(directory)
@@ -125,16 +148,19 @@ public func buildApplication(
     let activityLog = RoomActivityLog()
     let console = ConsoleController(
         views: views,
-        sessions: ConsoleSessions(key: serverKey, clock: clock, secureCookies: settings.tlsCertificatePath != nil),
+        sessions: ConsoleSessions(key: serverKey, clock: clock, secureCookies: settings.tlsCertificatePath != nil, store: database),
         throttle: SignInThrottle(), controlPlane: controlPlane, store: database, live: live, activity: activityLog,
         reviewStatistics: reviewer.statistics, loggingStatistics: loggingStatistics,
         metricsQuery: MetricsQuery(store: database, clock: clock),
         quotaReport: { try await metricsController.quotaReport() }, s3Directory: settings.s3Directory, webhookSecret: webhookSecret,
         bcryptCost: settings.bcryptCost, secureWebSockets: settings.tlsCertificatePath != nil,
-        refreshQuotas: { try await metricsService.refreshQuotas() })
+        refreshQuotas: { try await metricsService.refreshQuotas() },
+        tokenLimiter: ConsoleTokenLimiter(ratePerSecond: min(10, settings.quotas[.createChatTokenTPS])),
+        unknownUserHash: DecoyPasswordHash(cost: settings.bcryptCost))
 
     let router = Router(context: ParleyRequestContext.self)
     router.add(middleware: RequestDurationMiddleware(exporter: exporter))
+    router.add(middleware: SecurityHeadersMiddleware(strictTransportSecurity: settings.tlsCertificatePath != nil))
     router.add(
         middleware: FileMiddleware(
             settings.publicDirectory, urlBasePath: "/assets", cacheControl: .init([(MediaType(type: .any), [.noCache])]),
@@ -142,9 +168,10 @@ public func buildApplication(
     router.get("health") { _, _ in "ok" }
     router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
     let consoleGroup = router.group("console")
-        .add(middleware: ConsoleSecurityHeadersMiddleware())
         .add(middleware: ConsoleErrorMiddleware(views: views))
-        .add(middleware: ConsoleAuthMiddleware(sessions: console.sessions))
+        .add(
+            middleware: ConsoleAuthMiddleware(
+                sessions: console.sessions, clientAddresses: ClientAddressResolver(trustedProxies: Set(settings.trustedProxies))))
     console.addRoutes(to: consoleGroup)
     metricsController.addExpositionRoute(to: router)
     let api = router.group()
@@ -170,7 +197,7 @@ public func buildApplication(
         case .accepted(let accepted):
             return .upgrade(
                 [.secWebSocketProtocol: accepted.subprotocol],
-                { inbound, outbound, logger in await chat.serve(accepted, inbound: inbound, outbound: outbound, logger: logger) },
+                { inbound, outbound, logger in try await chat.serve(accepted, inbound: inbound, outbound: outbound, logger: logger) },
                 attach: { channel in try chat.attach(accepted, to: channel) },
                 abandon: { chat.abandon(accepted) })
         case .refused(let status, let message):

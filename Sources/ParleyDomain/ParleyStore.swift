@@ -100,4 +100,11 @@ public protocol ParleyStore: Sendable {
     func redeemChatToken(id: String, expiresAt: Date) async throws -> Bool
     /// Forgets redeemed tokens that expired before `time` (they can no longer be presented anyway).
     func forgetRedeemedChatTokens(expiredBefore time: Date) async throws
+
+    // Console sessions
+    /// Records that the console session `id` has ended (signed out or replaced), until it would have expired anyway;
+    /// forgets ended sessions that have expired by `now`.
+    func endConsoleSession(id: String, expiresAt: Date, now: Date) async throws
+    /// Whether the console session `id` has ended.
+    func isConsoleSessionEnded(id: String) async throws -> Bool
 }

@@ -5,7 +5,7 @@ import Foundation
 /// so a chat token can never be opened as an access-key secret or the other way round.
 public struct ServerKey: Sendable {
     /// What a sealed box is for; part of the key derivation.
-    public enum Purpose: String, Sendable {
+    public enum Purpose: String, Sendable, CaseIterable {
         case chatToken = "parley chat token v1"
         case accessKeySecret = "parley access key secret v1"
         case pageToken = "parley page token v1"
@@ -13,10 +13,17 @@ public struct ServerKey: Sendable {
     }
 
     private let master: SymmetricKey
+    /// Derived once: every chat token, page token and session cookie uses one.
+    private let subkeys: [Purpose: SymmetricKey]
 
     public init(rawRepresentation: Data) throws(KeyError) {
         guard rawRepresentation.count == 32 else { throw .wrongLength(rawRepresentation.count) }
-        master = SymmetricKey(data: rawRepresentation)
+        let master = SymmetricKey(data: rawRepresentation)
+        self.master = master
+        subkeys = Dictionary(
+            uniqueKeysWithValues: Purpose.allCases.map { purpose in
+                (purpose, HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data(purpose.rawValue.utf8), outputByteCount: 32))
+            })
     }
 
     /// A fresh random key.
@@ -32,7 +39,8 @@ public struct ServerKey: Sendable {
     }
 
     private func subkey(_ purpose: Purpose) -> SymmetricKey {
-        HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data(purpose.rawValue.utf8), outputByteCount: 32)
+        // Every purpose is derived in `init`.
+        subkeys[purpose]!
     }
 
     /// Authenticated encryption (ChaCha20-Poly1305): nonce, ciphertext and tag in one blob.
@@ -55,19 +63,33 @@ public struct ServerKey: Sendable {
 
 /// Base64url without padding: the alphabet of HTTP tokens, safe in a WebSocket subprotocol.
 public enum Base64URL {
+    // Byte-wise mapping: chat tokens are encoded and decoded on every connection, and Foundation's string replacing is slow.
     public static func encode(_ data: Data) -> String {
-        data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var bytes = Array(data.base64EncodedData())
+        while bytes.last == UInt8(ascii: "=") { bytes.removeLast() }
+        for index in bytes.indices {
+            switch bytes[index] {
+            case UInt8(ascii: "+"): bytes[index] = UInt8(ascii: "-")
+            case UInt8(ascii: "/"): bytes[index] = UInt8(ascii: "_")
+            default: break
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func decode(_ text: String) -> Data? {
-        guard text.utf8.allSatisfy({ ResourceID.isAlphanumeric($0) || $0 == 0x2D || $0 == 0x5F }) else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        let remainder = base64.utf8.count % 4
+        var bytes = Array(text.utf8)
+        for index in bytes.indices {
+            switch bytes[index] {
+            case UInt8(ascii: "-"): bytes[index] = UInt8(ascii: "+")
+            case UInt8(ascii: "_"): bytes[index] = UInt8(ascii: "/")
+            case let byte where ResourceID.isAlphanumeric(byte): break
+            default: return nil
+            }
+        }
+        let remainder = bytes.count % 4
         if remainder == 1 { return nil }
-        if remainder > 0 { base64 += String(repeating: "=", count: 4 - remainder) }
-        return Data(base64Encoded: base64)
+        if remainder > 0 { bytes += Array(repeating: UInt8(ascii: "="), count: 4 - remainder) }
+        return Data(base64Encoded: Data(bytes))
     }
 }

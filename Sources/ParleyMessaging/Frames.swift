@@ -51,12 +51,15 @@ public enum ServerFrame {
     }
 }
 
-/// A minimal JSON writer for the server's own frames.
-struct JSONWriter {
-    private(set) var text = ""
+/// A minimal JSON writer for the server's own frames (and other JSON made on a hot path, like the console's live view):
+/// keys keep the order they are written in.
+public struct JSONWriter {
+    public private(set) var text = ""
     private var needsComma = false
 
-    mutating func object(_ body: (inout JSONWriter) -> Void) {
+    public init() {}
+
+    public mutating func object(_ body: (inout JSONWriter) -> Void) {
         if needsComma { text += "," }
         text += "{"
         needsComma = false
@@ -65,26 +68,26 @@ struct JSONWriter {
         needsComma = true
     }
 
-    mutating func key(_ name: String) {
+    public mutating func key(_ name: String) {
         if needsComma { text += "," }
         Self.appendString(name, to: &text)
         text += ":"
         needsComma = false
     }
 
-    mutating func member(_ name: String, _ value: String) {
+    public mutating func member(_ name: String, _ value: String) {
         key(name)
         Self.appendString(value, to: &text)
         needsComma = true
     }
 
-    mutating func member(_ name: String, _ value: Int) {
+    public mutating func member(_ name: String, _ value: Int) {
         key(name)
         text += String(value)
         needsComma = true
     }
 
-    mutating func member(_ name: String, _ value: [String: String]) {
+    public mutating func member(_ name: String, _ value: [String: String]) {
         key(name)
         text += "{"
         for (index, (key, item)) in value.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -97,7 +100,18 @@ struct JSONWriter {
         needsComma = true
     }
 
-    static func appendString(_ value: String, to text: inout String) {
+    public mutating func member(_ name: String, _ value: [String]) {
+        key(name)
+        text += "["
+        for (index, item) in value.enumerated() {
+            if index > 0 { text += "," }
+            Self.appendString(item, to: &text)
+        }
+        text += "]"
+        needsComma = true
+    }
+
+    public static func appendString(_ value: String, to text: inout String) {
         text += "\""
         for scalar in value.unicodeScalars {
             switch scalar {
@@ -140,8 +154,16 @@ extension ClientRequest {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             throw ClientRequestError(code: 400, requestID: "", message: "The frame is not a JSON object.")
         }
+        // A frame may spell one member several ways ("UserId" and "USERID"); which one counts must not depend on the
+        // dictionary's iteration order, which differs between runs: IVS Chat's spelling wins, else the first in byte order.
+        var spellings: [String: String] = [:]
         var members: [String: Any] = [:]
-        for (key, value) in object { members[key.lowercased()] = value }
+        for (key, value) in object {
+            let name = key.lowercased()
+            if let other = spellings[name], !Self.spelling(key, winsOver: other, for: name) { continue }
+            spellings[name] = key
+            members[name] = value
+        }
         let requestID: String
         switch members["requestid"] {
         case nil, is NSNull: requestID = ""
@@ -184,6 +206,20 @@ extension ClientRequest {
         default:
             throw ClientRequestError(code: 400, requestID: requestID, message: "Unknown Action '\(action)'.")
         }
+    }
+
+    /// The members a request frame can have, as IVS Chat spells them, by lowercased name.
+    private static let spellings = [
+        "action": "Action", "requestid": "RequestId", "content": "Content", "attributes": "Attributes", "id": "Id",
+        "reason": "Reason", "userid": "UserId",
+    ]
+
+    /// Whether `key` is the spelling of member `name` to read when the frame also has `other`.
+    private static func spelling(_ key: String, winsOver other: String, for name: String) -> Bool {
+        let canonical = spellings[name]
+        if other == canonical { return false }
+        if key == canonical { return true }
+        return key.utf8.lexicographicallyPrecedes(other.utf8)
     }
 }
 

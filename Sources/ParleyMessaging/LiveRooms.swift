@@ -118,6 +118,12 @@ public final class LiveRooms: Sendable {
     /// Connections on this node, across all rooms.
     public var connectionCount: Int { state.withLock { $0.connectionCount } }
 
+    /// A room with connections on this node, as this node knows it (kept current by `roomChanged`); nil for a room
+    /// without live connections or one that was deleted. Saves a database read per connection to a busy room.
+    public func liveRoom(id: String) -> Room? {
+        state.withLock { state in state.rooms[id].flatMap { $0.deleted ? nil : $0.room } }
+    }
+
     /// Connections on this node, by room.
     public func connectionCountsByRoom() -> [String: Int] {
         state.withLock { $0.rooms.mapValues(\.connections.count) }

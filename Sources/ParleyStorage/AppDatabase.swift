@@ -20,11 +20,32 @@ public struct AppDatabase: ParleyStore {
     }
 
     /// The on-disk database of a data directory, in WAL mode.
+    /// The database holds password hashes, sealed secrets and the audit log, so its file (and with it SQLite's `-wal` and
+    /// `-shm` files, which take the database file's mode) is made readable by the owner only.
     public static func onDisk(path: String, serverKey: ServerKey) throws -> AppDatabase {
+        try ownerOnly(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        // In WAL mode NORMAL makes a commit durable against a crash of the process (what RELIABILITY.md promises)
+        // without an fsync per commit; FULL would serialise every chat connection's token redemption on the disk.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         let pool = try DatabasePool(path: path, configuration: configuration)
         return AppDatabase(pool, serverKey: serverKey)
+    }
+
+    /// Creates `path` with mode 0600 if it is missing, and takes group and other permissions off it and its `-wal`
+    /// and `-shm` files if they exist.
+    static func ownerOnly(_ path: String) throws {
+        let files = FileManager.default
+        if !files.fileExists(atPath: path) {
+            guard files.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+        for file in [path, path + "-wal", path + "-shm"] {
+            guard let mode = (try? files.attributesOfItem(atPath: file))?[.posixPermissions] as? Int, mode & 0o077 != 0 else { continue }
+            try files.setAttributes([.posixPermissions: mode & 0o700], ofItemAtPath: file)
+        }
     }
 
     /// A fresh database in memory, for tests.
@@ -106,17 +127,18 @@ public struct AppDatabase: ParleyStore {
         }
     }
 
+    // Every chat token and connection reads its room: these statements are prepared once per connection and reused.
     private static func fetchRoom(id: String, _ db: Database) throws -> Room? {
-        try RoomRecord.fetchOne(db, key: id).map { try assemble($0, db) }
+        try SQLRequest<RoomRecord>(sql: "SELECT * FROM room WHERE id = ?", arguments: [id], cached: true).fetchOne(db)
+            .map { try assemble($0, db) }
     }
 
     private static func assemble(_ record: RoomRecord, _ db: Database) throws -> Room {
-        let links =
-            try RoomLoggingConfigurationRecord
-            .filter(RoomLoggingConfigurationRecord.Columns.roomId == record.id)
-            .order(RoomLoggingConfigurationRecord.Columns.position)
-            .fetchAll(db)
-        return record.room(loggingConfigurationIDs: links.map(\.loggingConfigurationId), tags: try fetchTags(.room, id: record.id, db))
+        let links = try SQLRequest<String>(
+            sql: "SELECT loggingConfigurationId FROM roomLoggingConfiguration WHERE roomId = ? ORDER BY position", arguments: [record.id],
+            cached: true
+        ).fetchAll(db)
+        return record.room(loggingConfigurationIDs: links, tags: try fetchTags(.room, id: record.id, db))
     }
 
     private static func attach(_ configurationIDs: [String], toRoom roomID: String, _ db: Database) throws {
@@ -241,7 +263,8 @@ public struct AppDatabase: ParleyStore {
 
     private static func fetchTags(_ kind: ResourceKind, id: String, _ db: Database) throws -> [String: String] {
         let table = TagTable.of(kind)
-        let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM \(table.name) WHERE \(table.ownerColumn) = ?", arguments: [id])
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT key, value FROM \(table.name) WHERE \(table.ownerColumn) = ?"), arguments: [id])
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["key"] as String, $0["value"] as String) })
     }
 
@@ -269,7 +292,9 @@ public struct AppDatabase: ParleyStore {
 
     public func activeSecret(accessKeyID: String) async throws -> String? {
         let record = try await writer.read { db in
-            try AccessKeyRecord.filter(key: accessKeyID).filter(AccessKeyRecord.Columns.revokeTime == nil).fetchOne(db)
+            try SQLRequest<AccessKeyRecord>(
+                sql: "SELECT * FROM accessKey WHERE accessKeyId = ? AND revokeTime IS NULL", arguments: [accessKeyID], cached: true
+            ).fetchOne(db)
         }
         return record.flatMap(secret(of:))
     }
@@ -510,6 +535,23 @@ public struct AppDatabase: ParleyStore {
                 sql: "INSERT OR IGNORE INTO redeemedChatToken (tokenId, expiresAt) VALUES (?, ?)",
                 arguments: [id, expiresAt.millisecondsSince1970])
             return db.changesCount == 1
+        }
+    }
+
+    // MARK: Console sessions
+
+    public func endConsoleSession(id: String, expiresAt: Date, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM endedConsoleSession WHERE expiresAt < ?", arguments: [now.millisecondsSince1970])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO endedConsoleSession (sessionId, expiresAt) VALUES (?, ?)",
+                arguments: [id, expiresAt.millisecondsSince1970])
+        }
+    }
+
+    public func isConsoleSessionEnded(id: String) async throws -> Bool {
+        try await writer.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM endedConsoleSession WHERE sessionId = ?)", arguments: [id]) ?? false
         }
     }
 

@@ -121,6 +121,12 @@ enum Schema {
                 t.column("createTime", .integer).notNull()
             }
         }
+        migrator.registerMigration("v5: ended console sessions") { db in
+            try db.create(table: "endedConsoleSession") { t in
+                t.primaryKey("sessionId", .text)
+                t.column("expiresAt", .integer).notNull().indexed()
+            }
+        }
         return migrator
     }
 }

@@ -46,6 +46,18 @@ struct ClientRequestTests {
         #expect(try ClientRequest.decode(text) == .sendMessage(requestID: "r", content: "hi", attributes: ["a": "b"]))
     }
 
+    /// Found by Fuzz/FuzzClientFrames: the dictionary's iteration order, which differs between runs, used to pick the value.
+    @Test("a member spelled several ways reads IVS Chat's spelling, else the first in byte order, every time")
+    func duplicateSpellings() throws {
+        let canonical = #"{"Action":"DISCONNECT_USER","USERID":"a","UserId":"b","userid":"c","REQUESTID":"x","requestid":"y"}"#
+        let otherwise = #"{"Action":"DISCONNECT_USER","userid":"c","USERID":"a","uSERID":"d"}"#
+
+        for _ in 0..<20 {
+            #expect(try ClientRequest.decode(canonical) == .disconnectUser(requestID: "x", userID: "b", reason: ""))
+            #expect(try ClientRequest.decode(otherwise) == .disconnectUser(requestID: "", userID: "a", reason: ""))
+        }
+    }
+
     @Test("attribute keys keep their case")
     func attributeKeysKeepCase() throws {
         #expect(

@@ -98,10 +98,9 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
             return try json(EmptyOutput())
         }
         router.delete("tags/**") { request, context in
-            let keys = SignableRequest(method: "DELETE", target: request.head.path ?? "/", headers: [], body: Data())
-                .queryItems.filter { $0.name == "tagKeys" }.map(\.value)
-            try await controlPlane.untagResource(resourceARN: resourceARN(request), tagKeys: keys.isEmpty ? nil : keys)
-            try await audit(context, "UntagResource", resourceARN(request), keys.joined(separator: ","))
+            let keys = APIRequestDecoding.tagKeys(target: request.head.path ?? "/")
+            try await controlPlane.untagResource(resourceARN: resourceARN(request), tagKeys: keys)
+            try await audit(context, "UntagResource", resourceARN(request), (keys ?? []).joined(separator: ","))
             return try json(EmptyOutput())
         }
         for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
@@ -119,18 +118,12 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
     private func decode<Input: Decodable>(_ request: Request) async throws -> Input {
         var request = request
         let buffer = try await request.collectBody(upTo: .max)
-        let data = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer: buffer, byteTransferStrategy: .noCopy)
-        do {
-            return try JSONDecoder().decode(Input.self, from: data)
-        } catch let error as DecodingError {
-            throw ParleyError(decoding: error)
-        }
+        return try APIRequestDecoding.decode(body: Data(buffer: buffer, byteTransferStrategy: .noCopy))
     }
 
     /// The `{resourceArn}` label of `/tags/{resourceArn}`, percent-decoded from the raw path.
     private func resourceARN(_ request: Request) -> String {
-        let path = (request.head.path ?? "/").split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
-        return SigV4.percentDecode(path.dropFirst("/tags/".count))
+        APIRequestDecoding.resourceARN(target: request.head.path ?? "/")
     }
 
     private func json(_ value: some Encodable) throws -> Response {

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import ParleyDomain
 
 /// Maps every error raised under the API to the AWS rest-json error shape: the model's status,
@@ -31,6 +32,9 @@ struct AWSErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 return awsError(.forbidden, "InvalidSignatureException", ["message": message])
             }
         case let error as HTTPError where error.status == .contentTooLarge:
+            return response(for: .validation(reason: .other, message: "The request body is too large.", fields: []))
+        case is NIOTooManyBytesError:
+            // A body over the limit is the client's mistake, not an internal error.
             return response(for: .validation(reason: .other, message: "The request body is too large.", fields: []))
         default:
             logger.error("Unexpected error in the API", metadata: ["error": "\(String(reflecting: error))"])

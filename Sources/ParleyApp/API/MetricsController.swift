@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import ParleyDomain
@@ -47,12 +48,15 @@ struct MetricsController<Context: RequestContext & RemoteAddressRequestContext> 
     func addExpositionRoute(to router: Router<Context>) {
         router.get("metrics") { request, context -> Response in
             if let metricsToken {
-                guard request.headers[.authorization] == "Bearer \(metricsToken)" else {
+                guard constantTimeEqual(request.headers[.authorization] ?? "", "Bearer \(metricsToken)") else {
                     return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"])
                 }
             } else {
                 let peer = context.remoteAddress?.ipAddress ?? ""
-                guard peer == "127.0.0.1" || peer == "::1" || peer.hasPrefix("127.") else {
+                // A reverse proxy on this host connects from loopback on behalf of anyone: forwarded requests are remote.
+                let forwarded =
+                    request.headers[HTTPField.Name("X-Forwarded-For")!] != nil || request.headers[HTTPField.Name("Forwarded")!] != nil
+                guard !forwarded, peer == "127.0.0.1" || peer == "::1" || peer.hasPrefix("127.") else {
                     return Response(
                         status: .forbidden,
                         body: .init(byteBuffer: ByteBuffer(string: "Set PARLEY_METRICS_TOKEN to read /metrics remotely.\n")))
@@ -98,4 +102,15 @@ extension ISO8601DateFormatter {
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.date(from: text)
     }
+}
+
+/// Compares two strings in time that depends on their lengths only, not on where they first differ.
+func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+    let left = Array(lhs.utf8)
+    let right = Array(rhs.utf8)
+    var difference = UInt8(left.count == right.count ? 0 : 1)
+    for index in 0..<max(left.count, right.count) {
+        difference |= (index < left.count ? left[index] : 0) ^ (index < right.count ? right[index] : 0)
+    }
+    return difference == 0
 }

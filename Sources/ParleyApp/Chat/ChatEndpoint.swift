@@ -48,7 +48,9 @@ struct ChatEndpoint: Sendable {
             return .refused(.unauthorized, "The chat token is not valid.")
         }
         do {
-            guard let room = try await store.room(id: claims.roomID) else {
+            var knownRoom = live.liveRoom(id: claims.roomID)
+            if knownRoom == nil { knownRoom = try await store.room(id: claims.roomID) }
+            guard let room = knownRoom else {
                 return .refused(.notFound, "The room of this chat token does not exist.")
             }
             guard live.connectionCount < live.limits.maximumConcurrentConnections else {
@@ -80,47 +82,37 @@ struct ChatEndpoint: Sendable {
         live.leave(accepted.connection, reason: "upgrade failed")
     }
 
-    /// Runs one upgraded connection until either side closes it.
-    func serve(_ accepted: AcceptedConnection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
-        let connection = accepted.connection
-        // A server shutting down says goodbye (1001) so that clients reconnect elsewhere or later.
-        await withGracefulShutdownHandler {
-            await pump(accepted, inbound: inbound, outbound: outbound, logger: logger)
-        } onGracefulShutdown: {
-            accepted.sink.close(.goingAway, reason: "Server shutting down")
-        }
-        live.leave(connection, reason: "connection closed")
-    }
-
-    private func pump(_ accepted: AcceptedConnection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger)
-        async
+    /// Runs one upgraded connection until either side closes it. A protocol violation by the client is rethrown,
+    /// so that the WebSocket layer closes with its code (1002, 1007, 1009) rather than 1000.
+    /// Frames go to the socket directly (see `SocketSink`); only closes pass through the WebSocket layer, and nothing
+    /// but this loop runs per connection, which keeps an idle connection small.
+    func serve(_ accepted: AcceptedConnection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger)
+        async throws
     {
         let connection = accepted.connection
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                // Frames go to the socket directly (see `SocketSink`); only closes pass through the WebSocket layer.
-                for await (code, reason) in accepted.sink.closeRequests {
-                    try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
-                    return
-                }
-            }
-            group.addTask {
-                do {
-                    for try await message in inbound.messages(maxSize: maximumFrameSize) {
-                        switch message {
-                        case .text(let text): await live.handle(frame: text, from: connection)
-                        case .binary:
-                            live.reject(connection, requestID: "", code: 400, message: "Binary frames are not supported; send JSON text.")
-                        }
-                    }
-                } catch {
-                    logger.debug("Chat connection read failed", metadata: ["error": "\(error)"])
-                }
-            }
-            // Whichever ends first (the client left, or we closed) ends the other.
-            _ = await group.next()
+        defer {
             accepted.sink.finish()
-            group.cancelAll()
+            live.leave(connection, reason: "connection closed")
+        }
+        accepted.sink.closeWith { code, reason in
+            Task { try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason) }
+        }
+        // A server shutting down says goodbye (1001) so that clients reconnect elsewhere or later.
+        try await withGracefulShutdownHandler {
+            do {
+                for try await message in inbound.messages(maxSize: maximumFrameSize) {
+                    switch message {
+                    case .text(let text): await live.handle(frame: text, from: connection)
+                    case .binary:
+                        live.reject(connection, requestID: "", code: 400, message: "Binary frames are not supported; send JSON text.")
+                    }
+                }
+            } catch {
+                logger.debug("Chat connection read failed", metadata: ["error": "\(error)"])
+                throw error
+            }
+        } onGracefulShutdown: {
+            accepted.sink.close(.goingAway, reason: "Server shutting down")
         }
     }
 }

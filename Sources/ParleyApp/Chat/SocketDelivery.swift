@@ -110,6 +110,8 @@ final class EventLoopDeliveries: Sendable {
 /// room before the handshake, so nothing sent meanwhile is missed); afterwards they go to the socket's event loop.
 /// A connection whose socket has more than `queueBytes` waiting is too slow: `enqueue` refuses and the room drops it.
 final class SocketSink: ConnectionSink {
+    typealias Closer = @Sendable (CloseCode, String) -> Void
+
     private enum State {
         case awaitingUpgrade([ByteBuffer], bytes: Int)
         case open(WireFrameWriter)
@@ -117,22 +119,21 @@ final class SocketSink: ConnectionSink {
     }
 
     private struct LockedState: @unchecked Sendable {
-        var state: State
+        var state: State = .awaitingUpgrade([], bytes: 0)
+        var closer: Closer?
+        /// A close asked for before the WebSocket layer could carry it out.
+        var pendingClose: (CloseCode, String)?
     }
 
     private let channel: any Channel
     private let deliveries: EventLoopDeliveries
     private let queueBytes: Int
-    private let state = Mutex(LockedState(state: .awaitingUpgrade([], bytes: 0)))
-    private let closeContinuation: AsyncStream<(CloseCode, String)>.Continuation
-    /// Close requests from the room, for the connection's WebSocket layer to carry out.
-    let closeRequests: AsyncStream<(CloseCode, String)>
+    private let state = Mutex(LockedState())
 
     init(channel: any Channel, deliveries: EventLoopDeliveries, queueBytes: Int) {
         self.channel = channel
         self.deliveries = deliveries
         self.queueBytes = queueBytes
-        (closeRequests, closeContinuation) = AsyncStream.makeStream(of: (CloseCode, String).self)
     }
 
     func enqueue(_ frame: OutboundFrame) -> Bool {
@@ -171,17 +172,31 @@ final class SocketSink: ConnectionSink {
         if !waiting.isEmpty { writer.flush() }
     }
 
-    func close(_ code: CloseCode, reason: String) {
-        // A socket that cannot take more would never get the close frame out: end it outright.
-        if case .open = state.withLock({ $0.state }), !channel.isWritable {
-            channel.close(promise: nil)
+    /// How the WebSocket layer closes this connection (with a close frame); a close asked for earlier happens now.
+    func closeWith(_ closer: @escaping Closer) {
+        let pending = state.withLock { locked -> (CloseCode, String)? in
+            locked.closer = closer
+            defer { locked.pendingClose = nil }
+            return locked.pendingClose
         }
-        closeContinuation.yield((code, reason))
+        if let (code, reason) = pending { closer(code, reason) }
     }
 
-    /// The connection is over: later deliveries are dropped, and close requests end.
+    func close(_ code: CloseCode, reason: String) {
+        let (closer, isOpen) = state.withLock { locked -> (Closer?, Bool) in
+            if locked.closer == nil, locked.pendingClose == nil { locked.pendingClose = (code, reason) }
+            if case .open = locked.state { return (locked.closer, true) }
+            return (locked.closer, false)
+        }
+        // A socket that cannot take more would never get the close frame out: end it outright.
+        if isOpen, !channel.isWritable {
+            channel.close(promise: nil)
+        }
+        closer?(code, reason)
+    }
+
+    /// The connection is over: later deliveries are dropped.
     func finish() {
         state.withLock { $0.state = .ended }
-        closeContinuation.finish()
     }
 }

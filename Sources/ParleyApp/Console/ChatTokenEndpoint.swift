@@ -20,8 +20,13 @@ extension ConsoleController {
         guard session.role >= .moderator else {
             return .json(["error": "Creating chat tokens needs the moderator role; you are \(session.role.rawValue)."], status: .forbidden)
         }
+        guard tokenLimiter.take(user: session.user, now: clock.now()) else {
+            return .json(["error": tokenLimiter.refusal], status: .tooManyRequests)
+        }
         var request = request
-        let body = try await request.collectBody(upTo: 64 * 1_024)
+        guard let body = try? await request.collectBody(upTo: 64 * 1_024) else {
+            return .json(["error": "The body is larger than 64 KiB."], status: .contentTooLarge)
+        }
         guard var input = try? JSONDecoder().decode(CreateChatTokenInput.self, from: Data(buffer: body)) else {
             return .json(
                 ["error": "The body must be CreateChatToken's JSON: {roomIdentifier, userId, capabilities, ...}."], status: .badRequest)
@@ -66,16 +71,36 @@ enum ChatTokenFetch {
         guard request.headers[csrfHeader] == "1" else {
             return "Send the header X-Parley-CSRF: 1 (CSRF check failed)."
         }
-        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin" {
+        if let site = request.headers[secFetchSite], site != "same-origin" {
             return "Requests from other sites are refused (CSRF check failed)."
         }
-        guard let origin = request.headers[HTTPField.Name("Origin")!], let host = request.head.authority ?? request.headers[hostHeader],
-            let schemeEnd = origin.range(of: "://"), origin[schemeEnd.upperBound...].lowercased() == host.lowercased()
-        else {
+        guard let origin = request.headers[originHeader], isThisServer(origin, request) else {
             return "The request's Origin is not this server (CSRF check failed)."
         }
         return nil
     }
+
+    /// The sign-in form's defence (it has no session, so no CSRF token yet): a browser that says where the form came
+    /// from must say this server. Clients that send neither header (scripts, old browsers) are let through.
+    static func crossSiteRefusal(_ request: Request) -> String? {
+        if let site = request.headers[secFetchSite], site != "same-origin", site != "none" {
+            return "Requests from other sites are refused (CSRF check failed)."
+        }
+        if let origin = request.headers[originHeader], !isThisServer(origin, request) {
+            return "The request's Origin is not this server (CSRF check failed)."
+        }
+        return nil
+    }
+
+    private static func isThisServer(_ origin: String, _ request: Request) -> Bool {
+        guard let host = request.head.authority ?? request.headers[hostHeader], let schemeEnd = origin.range(of: "://") else {
+            return false
+        }
+        return origin[schemeEnd.upperBound...].lowercased() == host.lowercased()
+    }
+
+    private static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+    private static let originHeader = HTTPField.Name("Origin")!
 
     private static let hostHeader = HTTPField.Name("Host")!
 }

@@ -28,6 +28,10 @@ struct ConsoleController: Sendable {
     let secureWebSockets: Bool
     /// Applies stored quota adjustments now, rather than at the metrics job's next round.
     let refreshQuotas: @Sendable () async throws -> Void
+    /// Chat tokens issued to console users (the chat-token endpoint and the test client), per user.
+    let tokenLimiter: ConsoleTokenLimiter
+    /// Checked against when a user name is unknown.
+    let unknownUserHash: DecoyPasswordHash
 
     var clock: any WallClock { controlPlane.clock }
 
@@ -35,8 +39,12 @@ struct ConsoleController: Sendable {
         router.get("sign-in") { request, _ in signInPage(next: FormData.query(of: request)["next"] ?? ConsoleURL.dashboard.path, error: nil)
         }
         router.post("sign-in") { request, context in try await signIn(request, context) }
-        router.post("sign-out") { _, _ in
-            Response(status: .seeOther, headers: [.location: ConsoleURL.signIn.path, .setCookie: sessions.signOutCookie])
+        router.post("sign-out") { _, context in
+            // The cookie is cleared, and the session ended on the server, so a copy of the cookie is worthless too.
+            let session = try context.session()
+            try await sessions.end(session)
+            try await audit(context, "SignOut", session.user)
+            return Response(status: .seeOther, headers: [.location: ConsoleURL.signIn.path, .setCookie: sessions.signOutCookie])
         }
         router.get("") { request, context in try await dashboard(request, context) }
         addRoomRoutes(to: router)
@@ -73,10 +81,18 @@ struct ConsoleController: Sendable {
         guard !throttle.isBlocked(user: name, address: address, now: clock.now()) else {
             return signInPage(next: next, error: "Too many failed attempts; wait a minute.", user: name, status: .tooManyRequests)
         }
-        guard let user = try await store.consoleUser(name: name), Bcrypt.verify(form["password"] ?? "", hash: user.passwordHash) else {
+        // An unknown name costs a bcrypt check too, so the answer's timing does not tell which names exist.
+        let user = try await store.consoleUser(name: name)
+        let matches = Bcrypt.verify(form["password"] ?? "", hash: user?.passwordHash ?? unknownUserHash.value)
+        guard let user, matches else {
             throttle.recordFailure(user: name, address: address, now: clock.now())
+            try await store.appendAudit(
+                AuditEntry(
+                    time: clock.now(), actor: "console:-", action: "SignInFailed", target: String(name.prefix(64)), address: address))
             return signInPage(next: next, error: "Wrong user name or password.", user: name, status: .unauthorized)
         }
+        // A new session every time; one this browser already had ends (no session fixation, no stale privileges).
+        if let previous = try await sessions.open(request) { try await sessions.end(previous) }
         let (_, cookie) = sessions.start(for: user)
         try await store.appendAudit(
             AuditEntry(time: clock.now(), actor: "console:\(user.name)", action: "SignIn", target: user.name, address: address))
@@ -84,9 +100,16 @@ struct ConsoleController: Sendable {
     }
 
     /// Only console paths and the bundled examples (which call the console's chat-token endpoint) are followed after
-    /// sign-in, never another site.
+    /// sign-in, never another site: a plain absolute path under `/console` or `/assets/examples/`, without `//`, `\`,
+    /// dot segments or control characters that a browser might read as another host.
     static func safeNext(_ next: String) -> String {
-        next.hasPrefix("/console") || next.hasPrefix("/assets/examples/") ? next : ConsoleURL.dashboard.path
+        let path = next.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        let underConsole = path == "/console" || path.hasPrefix("/console/") || path.hasPrefix("/assets/examples/")
+        let plain =
+            !path.contains("//") && !path.contains("\\") && !path.split(separator: "/").contains { $0 == ".." || $0 == "." }
+            && !next.unicodeScalars.contains { $0.properties.generalCategory == .control || $0 == " " }
+            && !path.contains("%")
+        return underConsole && plain ? next : ConsoleURL.dashboard.path
     }
 
     // MARK: Dashboard

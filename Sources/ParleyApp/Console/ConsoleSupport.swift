@@ -62,6 +62,7 @@ struct ConsoleErrorMiddleware: RouterMiddleware {
                 case ParleyError.notFound(let kind, let id): (.notFound, "Not found", "No \(kind.errorResourceType.lowercased()) \(id).")
                 case let error as ParleyError: (.badRequest, "That did not work", error.message)
                 case let error as HTTPError: (error.status, "Error \(error.status.code)", error.body ?? error.status.reasonPhrase)
+                case is NIOTooManyBytesError: (.contentTooLarge, "Too large", "The form was larger than the console accepts.")
                 default:
                     (.internalServerError, "Something went wrong", "The error has been logged; try again.")
                 }
@@ -75,13 +76,24 @@ struct ConsoleErrorMiddleware: RouterMiddleware {
 /// (for the JSON `fetch()` endpoint, `ChatTokenFetch`'s header and Origin check instead).
 struct ConsoleAuthMiddleware: RouterMiddleware {
     let sessions: ConsoleSessions
+    /// Client addresses (for the sign-in throttle and the audit log) as the chat endpoint finds them: behind a trusted
+    /// proxy, from `X-Forwarded-For`.
+    let clientAddresses: ClientAddressResolver
 
     func handle(
         _ request: Request, context: ParleyRequestContext, next: (Request, ParleyRequestContext) async throws -> Response
     ) async throws -> Response {
-        if request.uri.path == ConsoleURL.signIn.path { return try await next(request, context) }
+        var context = context
+        context.resolvedClientAddress = clientAddresses.clientAddress(peer: context.remoteAddress, headers: request.headers)
+        if request.uri.path == ConsoleURL.signIn.path {
+            // Login CSRF: another site must not sign a browser in to an account of its choosing.
+            if request.method == .post, let refusal = ChatTokenFetch.crossSiteRefusal(request) {
+                throw ConsoleError.forbidden("Sign in from this console's own page. \(refusal)")
+            }
+            return try await next(request, context)
+        }
         let isFetchEndpoint = request.uri.path == ConsoleURL.chatToken.path
-        guard let session = sessions.open(request) else {
+        guard let session = try await sessions.open(request) else {
             if isFetchEndpoint { return ChatTokenFetch.signedOut }
             if request.method == .get {
                 let target = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
@@ -90,7 +102,6 @@ struct ConsoleAuthMiddleware: RouterMiddleware {
             }
             throw ConsoleError.forbidden("Your session has ended; sign in again.")
         }
-        var context = context
         context.consoleSession = session
         var request = request
         if request.method == .post, isFetchEndpoint {
@@ -123,7 +134,8 @@ extension ParleyRequestContext {
         return session
     }
 
-    var clientAddress: String { remoteAddress?.ipAddress ?? "" }
+    /// The client's address: the peer's, or behind a trusted proxy the forwarded one.
+    var clientAddress: String { resolvedClientAddress ?? remoteAddress?.ipAddress ?? "" }
 }
 
 extension Response {

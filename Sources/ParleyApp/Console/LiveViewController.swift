@@ -115,8 +115,11 @@ struct LiveViewController: Sendable {
 
     /// A short-lived chat token for the operator's own test client, and the URL to connect it to.
     private func testToken(_ request: Request, _ context: ParleyRequestContext) async throws -> Response {
-        _ = try context.session(atLeast: .moderator)
+        let session = try context.session(atLeast: .moderator)
         let roomID = try console.roomID(context)
+        guard console.tokenLimiter.take(user: session.user, now: console.clock.now()) else {
+            return .json(["error": console.tokenLimiter.refusal], status: .tooManyRequests)
+        }
         let form = try await FormData.body(of: request)
         do {
             let token = try await console.controlPlane.createChatToken(

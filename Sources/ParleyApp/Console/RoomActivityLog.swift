@@ -32,14 +32,20 @@ final class RoomActivityLog: Sendable {
 
     func append(roomID: String, event: String, data: String) {
         let waiters = rooms.withLock { rooms -> [AsyncStream<Void>.Continuation] in
-            var room = rooms[roomID] ?? Room()
-            room.lastID += 1
-            room.entries.append(Entry(id: room.lastID, event: event, data: data))
-            if room.entries.count > capacity { room.entries.removeFirst(room.entries.count - capacity) }
-            rooms[roomID] = room
-            return Array(room.waiters.values)
+            Self.append(Entry(id: 0, event: event, data: data), to: &rooms[roomID, default: Room()], capacity: capacity)
         }
         for waiter in waiters { waiter.yield() }
+    }
+
+    /// Appends in place (a copy of the room would copy its whole buffer on every line), trimming the oldest lines
+    /// a quarter of the capacity at a time so that trimming costs O(1) per line.
+    private static func append(_ entry: Entry, to room: inout Room, capacity: Int) -> [AsyncStream<Void>.Continuation] {
+        room.lastID += 1
+        var entry = entry
+        entry.id = room.lastID
+        room.entries.append(entry)
+        if room.entries.count > capacity + capacity / 4 { room.entries.removeFirst(room.entries.count - capacity) }
+        return room.waiters.isEmpty ? [] : Array(room.waiters.values)
     }
 
     /// Entries after `id`, and how many lines after `id` the buffer no longer has.
@@ -91,19 +97,17 @@ struct RoomActivityRecorder: Service {
                 case .disconnected(let connectionID, let roomID, let userID, let reason):
                     log.append(
                         roomID: roomID, event: "disconnected",
-                        data: LiveViewJSON.object(["connectionId": connectionID, "userId": userID, "reason": reason]))
+                        data: LiveViewJSON.disconnection(connectionID: connectionID, userID: userID, reason: reason))
                 case .delivered(let roomID, _, let json, _):
                     log.append(roomID: roomID, event: "delivery", data: json)
                 case .rejected(let roomID, let connectionID, let code, let message):
                     log.append(
                         roomID: roomID, event: "rejected",
-                        data: LiveViewJSON.object(["connectionId": connectionID, "code": code, "message": message]))
+                        data: LiveViewJSON.rejection(connectionID: connectionID, code: code, message: message))
                 case .slowConsumerDropped(let connectionID, let roomID):
                     log.append(
                         roomID: roomID, event: "rejected",
-                        data: LiveViewJSON.object([
-                            "connectionId": connectionID, "code": 429, "message": "Disconnected: too slow to keep up",
-                        ]))
+                        data: LiveViewJSON.rejection(connectionID: connectionID, code: 429, message: "Disconnected: too slow to keep up"))
                 }
             }
         }
@@ -114,16 +118,35 @@ struct RoomActivityRecorder: Service {
 /// The JSON the live view's SSE events carry.
 enum LiveViewJSON {
     static func connection(_ info: ConnectionInfo) -> String {
-        object([
-            "connectionId": info.connectionID, "userId": info.userID, "attributes": info.attributes,
-            "capabilities": info.capabilities.map(\.rawValue), "since": Timestamp.format(info.connectedAt),
-            "remoteAddress": info.remoteAddress,
-        ])
+        var json = JSONWriter()
+        json.object {
+            $0.member("connectionId", info.connectionID)
+            $0.member("userId", info.userID)
+            $0.member("attributes", info.attributes)
+            $0.member("capabilities", info.capabilities.map(\.rawValue))
+            $0.member("since", Timestamp.format(info.connectedAt))
+            $0.member("remoteAddress", info.remoteAddress)
+        }
+        return json.text
     }
 
-    static func object(_ value: [String: Any]) -> String {
-        // Strings, numbers, arrays and maps of them always serialize.
-        String(
-            decoding: try! JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+    static func disconnection(connectionID: String, userID: String, reason: String) -> String {
+        var json = JSONWriter()
+        json.object {
+            $0.member("connectionId", connectionID)
+            $0.member("userId", userID)
+            $0.member("reason", reason)
+        }
+        return json.text
+    }
+
+    static func rejection(connectionID: String, code: Int, message: String) -> String {
+        var json = JSONWriter()
+        json.object {
+            $0.member("connectionId", connectionID)
+            $0.member("code", code)
+            $0.member("message", message)
+        }
+        return json.text
     }
 }
