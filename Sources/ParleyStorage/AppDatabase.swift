@@ -75,7 +75,14 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func room(id: String) async throws -> Room? {
-        try await writer.read { db in try Self.fetchRoom(id: id, db) }
+        try readWithoutHop { db in try Self.fetchRoom(id: id, db) }
+    }
+
+    /// A short read on the calling thread. Every chat token and connection needs its room and its caller's key; the async
+    /// read would hop to a reader queue and back (two context switches) for a lookup that takes microseconds.
+    /// No transaction either: a torn read of a room and its tags is harmless here, and BEGIN/COMMIT cost more than the read.
+    private func readWithoutHop<T>(_ value: (Database) throws -> T) throws -> T {
+        try writer.unsafeReentrantRead(value)
     }
 
     public func updateRoom(id: String, at time: Date, _ change: @escaping @Sendable (inout Room) throws -> Void) async throws -> Room {
@@ -291,7 +298,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func activeSecret(accessKeyID: String) async throws -> String? {
-        let record = try await writer.read { db in
+        let record = try readWithoutHop { db in
             try SQLRequest<AccessKeyRecord>(
                 sql: "SELECT * FROM accessKey WHERE accessKeyId = ? AND revokeTime IS NULL", arguments: [accessKeyID], cached: true
             ).fetchOne(db)
