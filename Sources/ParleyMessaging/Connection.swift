@@ -11,11 +11,23 @@ public enum CloseCode: UInt16, Sendable {
 }
 
 /// The transport side of one connection: the WebSocket layer implements it.
-public protocol ConnectionSink: Sendable {
+public protocol ConnectionSink: AnyObject, Sendable {
     /// Queues a frame for the client without waiting; false when the connection is too far behind to take it.
     func enqueue(_ frame: OutboundFrame) -> Bool
     /// Closes the connection with a close frame.
     func close(_ code: CloseCode, reason: String)
+    /// The group this connection is delivered to with (its socket's event loop), or nil to be sent broadcasts one by one.
+    var fanOut: (any FanOutGroup)? { get }
+}
+
+extension ConnectionSink {
+    public var fanOut: (any FanOutGroup)? { nil }
+}
+
+/// Connections whose broadcasts are written together: a broadcast reaches the group in one step, not one per connection.
+public protocol FanOutGroup: AnyObject, Sendable {
+    /// Delivers `frame` to every one of `connections` (all of this group), and reports those too far behind to take it.
+    func deliver(_ frame: OutboundFrame, to connections: [LiveConnection], tooSlow: @escaping @Sendable (LiveConnection) -> Void)
 }
 
 /// Who is connected: what the console's live view lists.
@@ -33,7 +45,7 @@ public struct ConnectionInfo: Sendable, Equatable {
 /// One live chat connection.
 public final class LiveConnection: Sendable {
     public let info: ConnectionInfo
-    let sink: any ConnectionSink
+    public let sink: any ConnectionSink
     let requestBucket: Mutex<TokenBucket>
 
     init(info: ConnectionInfo, sink: any ConnectionSink, requestsPerSecond: Int) {

@@ -382,10 +382,7 @@ public final class LiveRooms: Sendable {
         switch delivery {
         case .frame(let roomID, let action, let text):
             let targets = state.withLock { $0.rooms[roomID].map { Array($0.connections.values) } ?? [] }
-            let frame = OutboundFrame(text)
-            for connection in targets where !connection.sink.enqueue(frame) {
-                dropSlowConsumer(connection)
-            }
+            deliver(OutboundFrame(text), to: targets)
             observer?.delivered(action, roomID: roomID, recipients: targets.count)
             activity.publish(.delivered(roomID: roomID, kind: action.deliveryKind, json: text, at: clock.now()))
         case .disconnect(let roomID, let userID, let closeReason):
@@ -395,6 +392,25 @@ public final class LiveRooms: Sendable {
                 leave(connection, reason: "disconnected by a moderator")
             }
         }
+    }
+
+    /// Hands a broadcast to each fan-out group in one step (usually one group: the server's event loop), and to
+    /// connections without a group one by one.
+    private func deliver(_ frame: OutboundFrame, to targets: [LiveConnection]) {
+        let tooSlow: @Sendable (LiveConnection) -> Void = { [weak self] in self?.dropSlowConsumer($0) }
+        if let group = targets.first?.sink.fanOut, targets.allSatisfy({ $0.sink.fanOut === group }) {
+            group.deliver(frame, to: targets, tooSlow: tooSlow)
+            return
+        }
+        var groups: [ObjectIdentifier: (group: any FanOutGroup, connections: [LiveConnection])] = [:]
+        for connection in targets {
+            if let group = connection.sink.fanOut {
+                groups[ObjectIdentifier(group), default: (group, [])].connections.append(connection)
+            } else if !connection.sink.enqueue(frame) {
+                dropSlowConsumer(connection)
+            }
+        }
+        for (group, connections) in groups.values { group.deliver(frame, to: connections, tooSlow: tooSlow) }
     }
 
     private func dropSlowConsumer(_ connection: LiveConnection) {

@@ -30,7 +30,7 @@ struct ChatEndpoint: Sendable {
     let clock: any WallClock
     let clientAddresses: ClientAddressResolver
     let maximumFrameSize: Int
-    let deliveries = EventLoopDeliveries.Registry()
+    let fanOutGroups = EventLoopFanOut.Registry()
 
     /// Checks the token carried in `Sec-WebSocket-Protocol`; a token is redeemed here, so it works once only.
     func admit(_ head: HTTPRequest, channel: any Channel) async -> Admission {
@@ -60,7 +60,7 @@ struct ChatEndpoint: Sendable {
                 return .refused(.unauthorized, "The chat token has already been used.")
             }
             let sink = SocketSink(
-                channel: channel, deliveries: deliveries.deliveries(for: channel.eventLoop), queueBytes: live.limits.outboundQueueBytes)
+                channel: channel, group: fanOutGroups.group(for: channel.eventLoop), queueBytes: live.limits.outboundQueueBytes)
             let remoteAddress = clientAddresses.clientAddress(peer: channel.remoteAddress, headers: head.headerFields)
             let connection = try live.join(claims: claims, room: room, remoteAddress: remoteAddress, sink: sink)
             return .accepted(AcceptedConnection(subprotocol: token, connection: connection, sink: sink))
@@ -78,7 +78,6 @@ struct ChatEndpoint: Sendable {
 
     /// Undoes an admission whose upgrade never happened.
     func abandon(_ accepted: AcceptedConnection) {
-        accepted.sink.finish()
         live.leave(accepted.connection, reason: "upgrade failed")
     }
 
@@ -90,10 +89,7 @@ struct ChatEndpoint: Sendable {
         async throws
     {
         let connection = accepted.connection
-        defer {
-            accepted.sink.finish()
-            live.leave(connection, reason: "connection closed")
-        }
+        defer { live.leave(connection, reason: "connection closed") }
         accepted.sink.closeWith { code, reason in
             Task { try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason) }
         }

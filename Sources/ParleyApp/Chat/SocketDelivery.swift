@@ -57,49 +57,60 @@ final class WireFrameWriter: ChannelOutboundHandler, RemovableChannelHandler, @u
     }
 }
 
-/// Frames waiting for the sockets of one event loop. Deliveries from any thread are collected, and the loop takes
-/// them in one hop per batch, flushing each socket once however many frames it got (a busy loop coalesces writes).
-final class EventLoopDeliveries: Sendable {
-    private struct Pending: @unchecked Sendable {
-        var items: [(WireFrameWriter, ByteBuffer)] = []
-    }
-
+/// The connections of one event loop, as a fan-out group: a broadcast reaches the loop in one hop with its list of
+/// connections, and is written there with no lock or allocation per connection. Writes are flushed by a task queued
+/// behind them, so a busy loop that has several broadcasts waiting writes them all before flushing, one `writev` per
+/// socket for all of them. Its mutable state is touched only on the loop.
+final class EventLoopFanOut: FanOutGroup, @unchecked Sendable {
     let eventLoop: any EventLoop
-    private let pending = Mutex(Pending())
+    private var unflushed: [WireFrameWriter] = []
+    private var flushQueued = false
 
     init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-    func add(_ wire: ByteBuffer, for writer: WireFrameWriter) {
-        let first = pending.withLock { pending in
-            pending.items.append((writer, wire))
-            return pending.items.count == 1
+    func deliver(_ frame: OutboundFrame, to connections: [LiveConnection], tooSlow: @escaping @Sendable (LiveConnection) -> Void) {
+        eventLoop.execute {
+            for connection in connections {
+                // Every connection of this group has a SocketSink: only SocketSink hands out an EventLoopFanOut.
+                let sink = unsafeDowncast(connection.sink, to: SocketSink.self)
+                switch sink.write(frame.wire) {
+                case .written(let firstUnflushed): if let firstUnflushed { self.unflushed.append(firstUnflushed) }
+                case .tooSlow: tooSlow(connection)
+                }
+            }
+            self.queueFlush()
         }
-        if first { eventLoop.execute { self.writeBatch() } }
     }
 
-    private func writeBatch() {
-        let batch = pending.withLock { pending in
-            defer { pending.items.removeAll(keepingCapacity: true) }
-            return pending.items
+    /// Writes one frame to one connection (an ERROR to its sender, say).
+    func deliver(_ wire: ByteBuffer, to sink: SocketSink) {
+        eventLoop.execute {
+            if case .written(let firstUnflushed?) = sink.write(wire) { self.unflushed.append(firstUnflushed) }
+            self.queueFlush()
         }
-        var touched: [WireFrameWriter] = []
-        for (writer, wire) in batch where writer.writeWithoutFlush(wire) {
-            touched.append(writer)
-        }
-        for writer in touched { writer.flush() }
     }
 
-    /// One batch per event loop, shared by every connection on that loop.
+    private func queueFlush() {
+        guard !flushQueued, !unflushed.isEmpty else { return }
+        flushQueued = true
+        eventLoop.execute {
+            self.flushQueued = false
+            for writer in self.unflushed { writer.flush() }
+            self.unflushed.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// One group per event loop, shared by every connection on that loop.
     final class Registry: Sendable {
-        private let batches = NIOLockedValueBox<[ObjectIdentifier: EventLoopDeliveries]>([:])
+        private let groups = NIOLockedValueBox<[ObjectIdentifier: EventLoopFanOut]>([:])
 
         init() {}
 
-        func deliveries(for eventLoop: any EventLoop) -> EventLoopDeliveries {
-            batches.withLockedValue { batches in
-                if let existing = batches[ObjectIdentifier(eventLoop)] { return existing }
-                let created = EventLoopDeliveries(eventLoop: eventLoop)
-                batches[ObjectIdentifier(eventLoop)] = created
+        func group(for eventLoop: any EventLoop) -> EventLoopFanOut {
+            groups.withLockedValue { groups in
+                if let existing = groups[ObjectIdentifier(eventLoop)] { return existing }
+                let created = EventLoopFanOut(eventLoop: eventLoop)
+                groups[ObjectIdentifier(eventLoop)] = created
                 return created
             }
         }
@@ -107,96 +118,87 @@ final class EventLoopDeliveries: Sendable {
 }
 
 /// A chat connection's transport. Frames delivered before the upgrade completes wait here (the connection joins its
-/// room before the handshake, so nothing sent meanwhile is missed); afterwards they go to the socket's event loop.
-/// A connection whose socket has more than `queueBytes` waiting is too slow: `enqueue` refuses and the room drops it.
-final class SocketSink: ConnectionSink {
+/// room before the handshake, so nothing sent meanwhile is missed); afterwards they go straight to the socket.
+/// A connection with more than `queueBytes` waiting (NIO's writability, against the channel's high watermark) is too
+/// slow, and its room drops it. Frame state is touched only on the channel's event loop.
+final class SocketSink: ConnectionSink, @unchecked Sendable {
     typealias Closer = @Sendable (CloseCode, String) -> Void
 
-    private enum State {
-        case awaitingUpgrade([ByteBuffer], bytes: Int)
-        case open(WireFrameWriter)
-        case ended
-    }
-
-    private struct LockedState: @unchecked Sendable {
-        var state: State = .awaitingUpgrade([], bytes: 0)
-        var closer: Closer?
-        /// A close asked for before the WebSocket layer could carry it out.
-        var pendingClose: (CloseCode, String)?
+    enum WriteOutcome {
+        /// Written; carries the writer when it had nothing unflushed before, so that it gets flushed.
+        case written(WireFrameWriter?)
+        case tooSlow
     }
 
     private let channel: any Channel
-    private let deliveries: EventLoopDeliveries
+    private let group: EventLoopFanOut
     private let queueBytes: Int
-    private let state = Mutex(LockedState())
+    // On the event loop only:
+    private var writer: WireFrameWriter?
+    private var waiting: [ByteBuffer] = []
+    private var waitingBytes = 0
+    // Closing, from any thread:
+    private struct Closing: @unchecked Sendable {
+        var closer: Closer?
+        /// A close asked for before the WebSocket layer could carry it out.
+        var pending: (CloseCode, String)?
+    }
+    private let closing = Mutex(Closing())
 
-    init(channel: any Channel, deliveries: EventLoopDeliveries, queueBytes: Int) {
+    init(channel: any Channel, group: EventLoopFanOut, queueBytes: Int) {
         self.channel = channel
-        self.deliveries = deliveries
+        self.group = group
         self.queueBytes = queueBytes
     }
 
+    var fanOut: (any FanOutGroup)? { group }
+
     func enqueue(_ frame: OutboundFrame) -> Bool {
-        let writer = state.withLock { locked -> WireFrameWriter?? in
-            switch locked.state {
-            case .awaitingUpgrade(var frames, let bytes):
-                let total = bytes + frame.wire.readableBytes
-                guard total <= queueBytes else { return .some(nil) }
-                frames.append(frame.wire)
-                locked.state = .awaitingUpgrade(frames, bytes: total)
-                return nil
-            case .open(let writer): return writer
-            case .ended: return nil
-            }
-        }
-        switch writer {
-        case .none: return true
-        case .some(.none): return false
-        case .some(.some(let writer)):
-            // Writability is NIO's view of the bytes queued for the socket against the channel's high watermark.
-            guard channel.isWritable else { return false }
-            deliveries.add(frame.wire, for: writer)
-            return true
-        }
+        guard channel.isWritable else { return false }
+        group.deliver(frame.wire, to: self)
+        return true
     }
 
-    /// Called on the event loop once the upgrade is done: the writer takes over, and waiting frames are written first.
+    /// On the event loop.
+    func write(_ wire: ByteBuffer) -> WriteOutcome {
+        guard let writer else {
+            waitingBytes += wire.readableBytes
+            guard waitingBytes <= queueBytes else { return .tooSlow }
+            waiting.append(wire)
+            return .written(nil)
+        }
+        guard channel.isWritable else { return .tooSlow }
+        return .written(writer.writeWithoutFlush(wire) ? writer : nil)
+    }
+
+    /// On the event loop, once the upgrade is done: the writer takes over, and waiting frames are written first.
     func attach(_ writer: WireFrameWriter) throws {
         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: queueBytes / 2, high: queueBytes))
-        let waiting = state.withLock { locked -> [ByteBuffer] in
-            guard case .awaitingUpgrade(let frames, _) = locked.state else { return [] }
-            locked.state = .open(writer)
-            return frames
-        }
+        self.writer = writer
         for wire in waiting { _ = writer.writeWithoutFlush(wire) }
         if !waiting.isEmpty { writer.flush() }
+        waiting = []
     }
 
     /// How the WebSocket layer closes this connection (with a close frame); a close asked for earlier happens now.
     func closeWith(_ closer: @escaping Closer) {
-        let pending = state.withLock { locked -> (CloseCode, String)? in
-            locked.closer = closer
-            defer { locked.pendingClose = nil }
-            return locked.pendingClose
+        let pending = closing.withLock { closing -> (CloseCode, String)? in
+            closing.closer = closer
+            defer { closing.pending = nil }
+            return closing.pending
         }
         if let (code, reason) = pending { closer(code, reason) }
     }
 
     func close(_ code: CloseCode, reason: String) {
-        let (closer, isOpen) = state.withLock { locked -> (Closer?, Bool) in
-            if locked.closer == nil, locked.pendingClose == nil { locked.pendingClose = (code, reason) }
-            if case .open = locked.state { return (locked.closer, true) }
-            return (locked.closer, false)
+        let closer = closing.withLock { closing -> Closer? in
+            if closing.closer == nil, closing.pending == nil { closing.pending = (code, reason) }
+            return closing.closer
         }
         // A socket that cannot take more would never get the close frame out: end it outright.
-        if isOpen, !channel.isWritable {
+        if closer != nil, !channel.isWritable {
             channel.close(promise: nil)
         }
         closer?(code, reason)
-    }
-
-    /// The connection is over: later deliveries are dropped.
-    func finish() {
-        state.withLock { $0.state = .ended }
     }
 }
