@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// Why a request's signature was refused; each maps to the AWS error of the same name.
 public enum SigV4Failure: Error, Sendable, Equatable {
@@ -18,6 +19,7 @@ public struct SigV4Verifier: Sendable {
     public let region: String
     /// How far a request's signing time may be from the server's clock (AWS allows 15 minutes).
     public let allowedClockSkew: TimeInterval
+    private let signingKeys = SigningKeyCache()
 
     public init(service: String, region: String, allowedClockSkew: TimeInterval = 15 * 60) {
         self.service = service
@@ -57,7 +59,7 @@ public struct SigV4Verifier: Sendable {
         }
         guard let secret = try await secretFor(claim.accessKeyID) else { throw SigV4Failure.unrecognizedClient }
 
-        let key = SigV4.signingKey(secret: secret, date: claim.scope.date, region: claim.scope.region, service: service)
+        let key = signingKeys.key(secret: secret, date: claim.scope.date, region: claim.scope.region, service: service)
         let scope = claim.scope.text
         for payloadHash in payloadHashes(request, presigned: claim.expiresSeconds != nil) {
             guard let canonical = SigV4.canonicalRequest(request, signedHeaders: claim.signedHeaders, payloadHash: payloadHash)
@@ -168,5 +170,22 @@ public struct SigV4Verifier: Sendable {
         var difference: UInt8 = 0
         for index in left.indices { difference |= left[index] ^ right[index] }
         return difference == 0
+    }
+}
+
+/// A signing key changes once a day per secret, region and service: each is derived once (four HMACs), not per request.
+final class SigningKeyCache: Sendable {
+    private let keys = Mutex<[String: SymmetricKey]>([:])
+
+    func key(secret: String, date: String, region: String, service: String) -> SymmetricKey {
+        let name = [secret, date, region, service].joined(separator: "\n")
+        if let key = keys.withLock({ $0[name] }) { return key }
+        let key = SigV4.signingKey(secret: secret, date: date, region: region, service: service)
+        keys.withLock { keys in
+            // Old days and revoked secrets age out wholesale; a bounded map is enough.
+            if keys.count >= 256 { keys.removeAll() }
+            keys[name] = key
+        }
+        return key
     }
 }

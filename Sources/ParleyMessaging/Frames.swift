@@ -113,6 +113,12 @@ public struct JSONWriter {
 
     public static func appendString(_ value: String, to text: inout String) {
         text += "\""
+        // Most strings (ids, tokens, plain chat) need no escaping: append them whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
+            text += value
+            text += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": text += "\\\""
