@@ -144,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "parley-bench",
             dependencies: [
-                "ParleyDomain", "ParleyMessaging", "ParleyMetrics", "AWSSigV4",
+                "ParleyDomain", "ParleyMessaging", "ParleyMetrics", "AWSSigV4", "ParleyChat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

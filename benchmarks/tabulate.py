@@ -2,6 +2,7 @@
 """Turns parley-bench's JSON lines (one per scenario and target) into the markdown table of benchmarks/results/."""
 import argparse
 import json
+import os
 import platform
 import subprocess
 from datetime import datetime, timezone
@@ -18,6 +19,8 @@ ROWS = [
     ("saturate", "sustainedDeliveriesPerSecond", "saturate: sustained deliveries/s", True),
     ("saturate", "sustainedRate", "saturate: sustained messages/s", True),
     ("saturate", "latencyP99Ms", "saturate: p99 at that rate (ms)", False),
+    ("saturate", "peakDeliveriesPerSecond", "saturate: peak deliveries/s without a loss (any latency)", True),
+    ("saturate", "peakP99Ms", "saturate: p99 at the peak (ms)", False),
     ("rooms", "deliveriesPerSecond", "rooms: deliveries/s", True),
     ("rooms", "latencyP99Ms", "rooms: latency p99 (ms)", False),
     ("rooms", "lost", "rooms: lost deliveries", False),
@@ -115,6 +118,12 @@ def main():
         if not met and isinstance(value, (int, float)) and isinstance(bound, (int, float)) and bound:
             short = f"{abs(value - bound) / bound:.0%}"
         print(f"| {goal} | {number(value)} | {'yes' if met else '**no**'} | {short} |")
+    limits = os.path.join(os.path.dirname(os.path.abspath(__file__)), "limits.md")
+    if os.path.exists(limits) and not all(met for _, _, met, _ in goals(runs)):
+        print()
+        print("## What limits the missed goals")
+        print()
+        print(open(limits).read().strip())
     print()
     print("## Raw JSON lines")
     print()

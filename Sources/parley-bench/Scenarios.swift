@@ -199,12 +199,14 @@ struct Fanout: AsyncParsableCommand {
 
 struct Saturate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Raises the message rate step by step until p99 passes the bound or a delivery is lost; reports the best step.")
+        abstract:
+            "Raises the message rate step by step until p99 passes the bound or a delivery is lost; reports the best step, and the loss-free throughput ceiling."
+    )
 
     @OptionGroup var server: TargetOptions
     @Option(help: "Subscribers in the room.") var subscribers = 10_000
     @Option(parsing: .upToNextOption, help: "Message rates to try, in order.") var rates: [Int] = [
-        5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100,
+        1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100,
     ]
     @Option(help: "Seconds per step.") var duration = 5.0
     @Option(help: "The p99 latency bound, in milliseconds.") var p99Bound = 250.0
@@ -214,25 +216,35 @@ struct Saturate: AsyncParsableCommand {
             let audience = Audience(target: server.makeTarget(on: eventLoop), membersPerRoom: subscribers)
             try await audience.open(rooms: 1)
             var best: (rate: Int, window: Audience.Window)?
-            var stoppedBy = "every rate held"
+            var peak: (rate: Int, window: Audience.Window)?
+            var stoppedBy: String?
             for rate in rates {
                 let window = try await audience.measure(rate: rate, duration: duration)
                 let p99 = Double(window.latency.valueAtPercentile(99)) / 1_000
                 Swift.print(
                     "  step \(rate)/s: \(Int(window.deliveriesPerSecond)) deliveries/s, p99 \(String(format: "%.1f", p99)) ms, lost \(window.lost), rejected \(window.rejected)"
                 )
-                if window.lost > 0 || window.rejected > 0 || p99 > p99Bound {
+                let lossFree = window.lost == 0 && window.rejected == 0
+                if stoppedBy == nil, lossFree, p99 <= p99Bound {
+                    best = (rate, window)
+                } else if stoppedBy == nil {
                     stoppedBy = "at \(rate)/s: p99 \(String(format: "%.1f", p99)) ms, lost \(window.lost), rejected \(window.rejected)"
-                    break
                 }
-                best = (rate, window)
+                if lossFree, window.deliveriesPerSecond > peak?.window.deliveriesPerSecond ?? 0 { peak = (rate, window) }
+                // Past the bound, keep going only to find the throughput ceiling: stop at a loss or once the room falls behind.
+                let offered = Double(rate * subscribers)
+                if !lossFree || (stoppedBy != nil && window.deliveriesPerSecond < 0.9 * offered) { break }
             }
             var report = Report(scenario: "saturate", target: server.target)
             report.add("subscribers", subscribers)
             report.add("sustainedRate", best?.rate ?? 0)
             report.add("sustainedDeliveriesPerSecond", best?.window.deliveriesPerSecond ?? 0)
             if let best { report.addLatency("latency", best.window.latency) }
-            report.add("stoppedBy", stoppedBy)
+            report.add("stoppedBy", stoppedBy ?? "every rate held")
+            // The most delivered without a loss, whatever the latency: the throughput ceiling.
+            report.add("peakRate", peak?.rate ?? 0)
+            report.add("peakDeliveriesPerSecond", peak?.window.deliveriesPerSecond ?? 0)
+            if let peak { report.add("peakP99Ms", Double(peak.window.latency.valueAtPercentile(99)) / 1_000) }
             report.addServerMemory(server.serverPid)
             report.print()
             try await audience.close()

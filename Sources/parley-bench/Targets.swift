@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ParleyChat
 import Synchronization
 
 /// Which server a run measures: Parley, or nginx with the nchan module as the peer.
@@ -133,20 +134,22 @@ final class Target: Sendable {
     func makePublisher(room: String, index: Int) async throws -> Publisher {
         switch kind {
         case .parley:
-            let token = try await token(room: room, user: "sender-\(index)", capabilities: ["SEND_MESSAGE"])
+            // The sender is an ordinary ParleyChat client (one connection, a few hundred messages a second at most:
+            // the SDK costs the load generator nothing that matters); subscribers use LoadSocket, which must be lean.
+            let sender = ChatRoom(
+                url: URL(string: "ws://\(options.host):\(options.port)/")!,
+                tokenProvider: { [self] in
+                    ChatToken(token: try await token(room: room, user: "sender-\(index)", capabilities: ["SEND_MESSAGE"]))
+                }, maxReconnectAttempts: 0)
+            try await sender.connect()
             let publisher = Publisher()
-            let socket = try await openSocket(path: "/", subprotocol: token, index: index) { socket in
-                socket.onText = { bytes in
-                    // The sender sees its own messages too; only its ERROR frames matter here.
-                    if bytes.count > 16, bytes.starts(with: #"{"Type":"ERROR""#.utf8) { publisher.rejected += 1 }
+            publisher.send = { sequence in
+                let request = SendMessageRequest(content: BenchMark.text(sequence: sequence, sentAt: monotonicNanoseconds()))
+                Task {
+                    do { _ = try await sender.perform(request: request) } catch { publisher.reject() }
                 }
             }
-            publisher.send = { sequence in
-                socket.sendText(
-                    #"{"Action":"SEND_MESSAGE","RequestId":"r\#(sequence)","Content":"\#(BenchMark.text(sequence: sequence, sentAt: monotonicNanoseconds()))"}"#
-                )
-            }
-            publisher.close = { socket.close() }
+            publisher.close = { sender.disconnect() }
             return publisher
         case .nchan:
             let connection = try await HTTPConnection.open(on: eventLoop, host: options.host, port: options.port).get()
@@ -155,7 +158,7 @@ final class Target: Sendable {
                 let body = ByteBuffer(string: BenchMark.text(sequence: sequence, sentAt: monotonicNanoseconds()))
                 connection.send(method: .POST, path: "/pub/\(room)", headers: [], body: body).whenComplete { result in
                     if case .success(let answer) = result, (200..<300).contains(answer.status) { return }
-                    publisher.rejected += 1
+                    publisher.reject()
                 }
             }
             publisher.close = { connection.close() }
@@ -164,10 +167,14 @@ final class Target: Sendable {
     }
 }
 
-/// Sends numbered messages into one room; touched only on the benchmark's event loop.
+/// Sends numbered messages into one room; `send` and `close` are called on the benchmark's event loop.
 final class Publisher: @unchecked Sendable {
     var send: (Int) -> Void = { _ in }
     var close: () -> Void = {}
-    /// Messages the server refused (Parley's ERROR frames, nchan's non-2xx answers).
-    var rejected = 0
+    private let refused = Atomic<Int>(0)
+
+    /// Messages the server refused (Parley's ERROR answers, nchan's non-2xx answers).
+    var rejected: Int { refused.load(ordering: .relaxed) }
+
+    func reject() { refused.add(1, ordering: .relaxed) }
 }
