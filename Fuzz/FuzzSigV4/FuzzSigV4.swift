@@ -14,8 +14,8 @@ import FuzzSupport
 //     body
 //
 // Invariants beyond "no crash": the verifier only ever throws `SigV4Failure`; a request signed by `SigV4Signer` (after
-// dropping any signature headers it already had) always verifies (checked for inputs whose length is a multiple of 4); `percentDecode(uriEncode(s)) == s` for the target,
-// the method and the first header's value.
+// dropping any signature headers it already had) always verifies (checked for inputs whose length is a multiple of 4);
+// `percentDecode(uriEncode(s)) == s` for the target, the method and the first header's value.
 
 let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 /// The fixtures' signing time (Tests/AWSSigV4Tests/Fixtures), so that botocore-signed seeds verify.

@@ -5,8 +5,9 @@
 #   scripts/reliability/fuzz.sh [SECONDS_PER_TARGET] [TARGET ...]    # default: 60 seconds, every target
 #
 # Builds the targets with `-sanitize=fuzzer,address -DFUZZING` into .build-fuzz (a scratch path of its own, so the normal
-# .build is untouched), runs each on a working copy of its committed corpus (Fuzz/corpus/<target>) and prints, per target,
-# libFuzzer's final figures: inputs executed, corpus size, coverage (cov: edges, ft: features) and exec/s.
+# .build is untouched), runs each on its committed corpus (Fuzz/corpus/<target>, read-only) plus a working corpus that
+# collects what it finds, and prints, per target, libFuzzer's final figures: inputs executed, corpus size, coverage
+# (cov: edges, ft: features) and exec/s.
 #
 # Environment:
 #   FUZZ_RUNS=N       stop each target after N inputs instead of after SECONDS_PER_TARGET
@@ -14,10 +15,12 @@
 #                     coverage are kept; the committed corpus is meant to stay at its seeds plus at most ~200 files
 #   FUZZ_WORK=DIR     working corpora, crash artifacts and logs (default .build-fuzz/work)
 #   FUZZ_FLAGS="..."  more libFuzzer flags (e.g. -max_len=2048 or -only_ascii=1)
+#   FUZZ_CONFIG=release  build optimised (still instrumented and sanitized): several times the inputs per second,
+#                     at the price of a longer first build (default debug)
 #
 # A crash, a failed invariant (fatalError in the target) or an ASan report stops that target's run; its reproducer is
 # written to $FUZZ_WORK/<target>/artifacts/ and the script exits 1 after printing the table. Reproduce with
-#   .build-fuzz/debug/<target> <artifact>          (sanitizer build)  or
+#   .build-fuzz/debug/<target> <artifact>          (sanitizer build; .build-fuzz/release with FUZZ_CONFIG=release)  or
 #   swift run <target> <artifact>                  (normal build: replays the file without libFuzzer).
 #
 # -detect_leaks=0: the Swift runtime's metadata caches and task allocations look like leaks to LeakSanitizer, and leak
@@ -32,11 +35,19 @@ if ((${#targets[@]} == 0)); then
     targets=(FuzzClientFrames FuzzControlPlane FuzzSigV4)
 fi
 work="${FUZZ_WORK:-.build-fuzz/work}"
-build_flags=(-c debug --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING)
+config="${FUZZ_CONFIG:-debug}"
+build_flags=(-c "$config" --scratch-path .build-fuzz)
+build_flags+=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING)
 
+mkdir -p "$work"
 for target in "${targets[@]}"; do
     echo "== building $target" >&2
-    swift build "${build_flags[@]}" --product "$target" 2>&1 | grep -Ev "Cannot export local symbol|unhandled; explicitly declare|CMakeLists.txt" >&2
+    if ! swift build "${build_flags[@]}" --product "$target" >"$work/build-$target.log" 2>&1; then
+        cat "$work/build-$target.log" >&2
+        exit 1
+    fi
+    # The sanitizer link warns about every ASan helper symbol; the rest is worth seeing.
+    grep -Ev "Cannot export local symbol|unhandled; explicitly declare|CMakeLists.txt" "$work/build-$target.log" >&2 || true
 done
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-malloc_context_size=5:quarantine_size_mb=64}"
@@ -44,6 +55,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-malloc_context_size=5:quarantine_size_mb=64
 export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
 status=0
 rows=()
+row='%-18s %-8s %12s %10s %8s %8s %8s'
+
 for target in "${targets[@]}"; do
     dir="$work/$target"
     mkdir -p "$dir/corpus" "$dir/artifacts"
@@ -52,7 +65,7 @@ for target in "${targets[@]}"; do
     echo "== fuzzing $target (${limit[*]})" >&2
     set +e
     # shellcheck disable=SC2086 # FUZZ_FLAGS is a list of flags
-    ".build-fuzz/debug/$target" "${limit[@]}" -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
+    ".build-fuzz/$config/$target" "${limit[@]}" -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
         ${FUZZ_FLAGS:-} "$dir/corpus" "Fuzz/corpus/$target" >"$dir/fuzz.log" 2>&1
     code=$?
     set -e
@@ -61,21 +74,22 @@ for target in "${targets[@]}"; do
     rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$dir/fuzz.log" | tail -1)"
     cov="$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$final")"
     ft="$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$final")"
-    files="$(find "$dir/corpus" "Fuzz/corpus/$target" -type f | wc -l | tr -d ' ')"
+    corp="$(sed -n 's/.* corp: \([0-9]*\/[0-9A-Za-z]*\).*/\1/p' <<<"$final")"
     committed="$(find "Fuzz/corpus/$target" -type f | wc -l | tr -d ' ')"
     if ((code != 0)) || [[ -z "$final" ]]; then
         status=1
-        rows+=("$(printf '%-18s %-8s %12s %10s %8s %8s %8s  see %s' "$target" CRASH "${runs:-?}" "$files" "${cov:-?}" "${ft:-?}" "${rate:-?}" "$dir/fuzz.log")")
+        rows+=("$(printf "$row  see %s" "$target" CRASH "${runs:-?}" "${corp:-?}" "${cov:-?}" "${ft:-?}" "${rate:-?}" "$dir/fuzz.log")")
         grep -E 'ERROR|Fatal error|SUMMARY|Test unit written' "$dir/fuzz.log" | head -5 >&2 || true
         continue
     fi
     if [[ -n "${FUZZ_MERGE:-}" ]]; then
-        ".build-fuzz/debug/$target" -merge=1 -detect_leaks=0 "Fuzz/corpus/$target" "$dir/corpus" >"$dir/merge.log" 2>&1
+        ".build-fuzz/$config/$target" -merge=1 -detect_leaks=0 "Fuzz/corpus/$target" "$dir/corpus" >"$dir/merge.log" 2>&1
         committed="$(find "Fuzz/corpus/$target" -type f | wc -l | tr -d ' ')"
     fi
-    rows+=("$(printf '%-18s %-8s %12s %10s %8s %8s %8s  (committed corpus: %s files)' "$target" ok "$runs" "$files" "$cov" "$ft" "$rate" "$committed")")
+    rows+=("$(printf "$row  (committed corpus: %s files)" "$target" ok "$runs" "$corp" "$cov" "$ft" "$rate" "$committed")")
 done
 
-printf '%-18s %-8s %12s %10s %8s %8s %8s\n' target result inputs corpus cov ft exec/s
+printf "$row\n" target result inputs corpus cov ft exec/s
 printf '%s\n' "${rows[@]}"
+echo "(corpus: libFuzzer's corpus at the end, inputs/bytes; cov: coverage edges; ft: features)"
 exit "$status"
