@@ -1,5 +1,5 @@
 # Daily tasks. `make test` is what CI runs (through .ci/run).
-.PHONY: run test unit conformance format lint
+.PHONY: run test unit conformance format lint bench bench-quick crash-cycles autobahn fuzz
 
 run:
 	swift run parley
@@ -15,7 +15,25 @@ conformance:
 	python3 -m pytest Tests/conformance -q
 
 format:
-	swift format format --in-place --recursive Sources Tests Package.swift
+	swift format format --in-place --recursive Sources Tests Fuzz Package.swift
 
 lint:
-	swift format lint --strict --recursive Sources Tests Package.swift
+	swift format lint --strict --recursive Sources Tests Fuzz Package.swift
+
+# Parley against nginx+nchan (BENCHMARKS.md); bench-quick checks the pipeline in a minute.
+bench:
+	benchmarks/run.sh
+
+bench-quick:
+	benchmarks/run.sh --quick
+
+# RELIABILITY.md: the nightly-style runs (CI runs short versions).
+crash-cycles:
+	swift build --product parley
+	python3 scripts/reliability/crash_cycles.py --cycles 50
+
+autobahn:
+	scripts/reliability/autobahn.sh
+
+fuzz:
+	scripts/reliability/fuzz.sh 600
