@@ -44,6 +44,8 @@ final class Audience: @unchecked Sendable {
     /// The current window's tally; subscribers report to whichever is current.
     private var tally: Tally
     private var nextSequence = 0
+    /// Messages each publisher has sent in the current window.
+    private var sentPerPublisher = 0
     private let closedSubscribers = Atomic<Int>(0)
 
     init(target: Target, membersPerRoom: Int) {
@@ -118,20 +120,20 @@ final class Audience: @unchecked Sendable {
     private func send(rate: Int, duration: Double, from start: UInt64) async throws -> Int {
         let done = eventLoop.makePromise(of: Int.self)
         let perPublisher = Int(Double(rate) * duration)
-        var sentPerPublisher = 0
+        sentPerPublisher = 0
         eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(2)) { task in
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             let due = min(perPublisher, Int(elapsed * Double(rate)) + 1)
-            while sentPerPublisher < due {
+            while self.sentPerPublisher < due {
                 for publisher in self.publishers {
                     publisher.send(self.nextSequence)
                     self.nextSequence += 1
                 }
-                sentPerPublisher += 1
+                self.sentPerPublisher += 1
             }
-            if sentPerPublisher >= perPublisher {
+            if self.sentPerPublisher >= perPublisher {
                 task.cancel()
-                done.succeed(sentPerPublisher * self.publishers.count)
+                done.succeed(self.sentPerPublisher * self.publishers.count)
             }
         }
         return try await done.futureResult.get()
