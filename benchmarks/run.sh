@@ -62,23 +62,8 @@ start_parley() {
 
 start_nchan() {
     mkdir -p "$WORK/nginx/logs"
-    cat >"$WORK/nginx/nginx.conf" <<EOF
-load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
-worker_processes 1;
-worker_rlimit_nofile 200000;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 100000; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  server {
-    listen 127.0.0.1:$NCHAN_PORT;
-    location ~ /pub/(\w+)$ { nchan_publisher; nchan_channel_id \$1; }
-    location ~ /sub/(\w+)$ { nchan_subscriber websocket; nchan_channel_id \$1; }
-  }
-}
-EOF
+    sed -e "s|@ROOT@|$WORK/nginx|g" -e "s|@PORT@|$NCHAN_PORT|g" -e "s|@CONNECTIONS@|100000|g" \
+        benchmarks/nchan.conf >"$WORK/nginx/nginx.conf"
     taskset -c $SERVER_CORE nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
     for _ in $(seq 50); do [[ -s "$WORK/nginx/nginx.pid" ]] && break; sleep 0.1; done
     NGINX_MASTER=$(cat "$WORK/nginx/nginx.pid")

@@ -101,8 +101,28 @@ func makeLatencyHistogram() -> Histogram<UInt64> {
     Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
 }
 
+/// Runs `body` for every index in `0..<count`, `width` at a time, and returns the results in index order.
+/// The first error ends the run.
+func concurrently<Result: Sendable>(
+    _ count: Int, width: Int, _ body: @escaping @Sendable (Int) async throws -> Result
+) async throws -> [Result] {
+    let next = Counter()
+    return try await withThrowingTaskGroup(of: [(Int, Result)].self) { group in
+        for _ in 0..<min(width, max(count, 1)) {
+            group.addTask {
+                var done: [(Int, Result)] = []
+                while case let index = next.next(), index < count { done.append((index, try await body(index))) }
+                return done
+            }
+        }
+        var all: [(Int, Result)] = []
+        for try await part in group { all += part }
+        return all.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+}
+
 /// Hands out 0, 1, 2 … to concurrent workers.
-final class Counter: Sendable {
+private final class Counter: Sendable {
     private let value = Atomic<Int>(0)
 
     func next() -> Int { value.add(1, ordering: .relaxed).oldValue }

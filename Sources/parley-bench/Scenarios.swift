@@ -173,6 +173,25 @@ func withLoadEventLoop<Result>(_ body: (any EventLoop) async throws -> Result) a
     }
 }
 
+/// `rooms` rooms of `members` subscribers, each room's sender at `rate` messages a second for `duration`: one window,
+/// reported after `parameters`. What `fanout` (one room) and `rooms` measure.
+private func measureChattingRooms(
+    _ server: TargetOptions, scenario: String, rooms: Int, members: Int, rate: Int, duration: Double, parameters: [(String, Int)]
+) async throws {
+    try await withLoadEventLoop { eventLoop in
+        let audience = Audience(target: server.makeTarget(on: eventLoop), membersPerRoom: members)
+        try await audience.open(rooms: rooms)
+        let window = try await audience.measure(rate: rate, duration: duration)
+        var report = Report(scenario: scenario, target: server.target)
+        for (name, value) in parameters { report.add(name, value) }
+        report.add(window)
+        report.add("disconnected", audience.closedCount)
+        report.addServerMemory(server.serverPid)
+        report.print()
+        try await audience.close()
+    }
+}
+
 struct Fanout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "N subscribers in one room, one sender at R messages/s for D seconds: deliveries/s, latency, losses.")
@@ -183,19 +202,9 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "Seconds of sending.") var duration = 10.0
 
     func run() async throws {
-        try await withLoadEventLoop { eventLoop in
-            let audience = Audience(target: server.makeTarget(on: eventLoop), membersPerRoom: subscribers)
-            try await audience.open(rooms: 1)
-            let window = try await audience.measure(rate: rate, duration: duration)
-            var report = Report(scenario: "fanout", target: server.target)
-            report.add("subscribers", subscribers)
-            report.add("rate", rate)
-            report.add(window)
-            report.add("disconnected", audience.closedCount)
-            report.addServerMemory(server.serverPid)
-            report.print()
-            try await audience.close()
-        }
+        try await measureChattingRooms(
+            server, scenario: "fanout", rooms: 1, members: subscribers, rate: rate, duration: duration,
+            parameters: [("subscribers", subscribers), ("rate", rate)])
     }
 }
 
@@ -264,20 +273,9 @@ struct Rooms: AsyncParsableCommand {
     @Option(help: "Seconds of sending.") var duration = 10.0
 
     func run() async throws {
-        try await withLoadEventLoop { eventLoop in
-            let audience = Audience(target: server.makeTarget(on: eventLoop), membersPerRoom: members)
-            try await audience.open(rooms: rooms)
-            let window = try await audience.measure(rate: rate, duration: duration)
-            var report = Report(scenario: "rooms", target: server.target)
-            report.add("rooms", rooms)
-            report.add("members", members)
-            report.add("rate", rate)
-            report.add(window)
-            report.add("disconnected", audience.closedCount)
-            report.addServerMemory(server.serverPid)
-            report.print()
-            try await audience.close()
-        }
+        try await measureChattingRooms(
+            server, scenario: "rooms", rooms: rooms, members: members, rate: rate, duration: duration,
+            parameters: [("rooms", rooms), ("members", members), ("rate", rate)])
     }
 }
 
@@ -293,50 +291,30 @@ struct Connect: AsyncParsableCommand {
         try await withLoadEventLoop { eventLoop in
             let target = server.makeTarget(on: eventLoop)
             let room = try await target.makeRoom()
-            let (connections, concurrency) = (self.connections, self.concurrency)
-            let next = Counter()
             let started = monotonicNanoseconds()
-            let outcomes = try await withThrowingTaskGroup(of: (Histogram<UInt64>, Histogram<UInt64>, [LoadSocket], Int).self) { group in
-                for _ in 0..<concurrency {
-                    group.addTask {
-                        var handshake = makeLatencyHistogram()
-                        var total = makeLatencyHistogram()
-                        var opened: [LoadSocket] = []
-                        var failures = 0
-                        while true {
-                            let index = next.next()
-                            guard index < connections else { return (handshake, total, opened, failures) }
-                            let begin = monotonicNanoseconds()
-                            do {
-                                var subprotocol: String?
-                                var path = "/sub/\(room)"
-                                if target.kind == .parley {
-                                    subprotocol = try await target.token(room: room, user: "viewer-\(index)")
-                                    path = "/"
-                                }
-                                let tokenAt = monotonicNanoseconds()
-                                opened.append(try await target.openSocket(path: path, subprotocol: subprotocol, index: index) { _ in })
-                                let end = monotonicNanoseconds()
-                                _ = handshake.record((end - tokenAt) / 1_000)
-                                _ = total.record((end - begin) / 1_000)
-                            } catch {
-                                failures += 1
-                            }
-                        }
-                    }
+            // Each connection: its subscription (a fresh token for Parley), then the handshake, timed apart.
+            let outcomes = try await concurrently(connections, width: concurrency) { index in
+                let begin = monotonicNanoseconds()
+                do {
+                    let (path, subprotocol) = try await target.subscription(room: room, index: index)
+                    let tokenAt = monotonicNanoseconds()
+                    let socket = try await target.openSocket(path: path, subprotocol: subprotocol, index: index) { _ in }
+                    let end = monotonicNanoseconds()
+                    return (socket: socket, handshake: (end - tokenAt) / 1_000, total: (end - begin) / 1_000)
+                        as (LoadSocket, UInt64, UInt64)?
+                } catch {
+                    return nil
                 }
-                var all: [(Histogram<UInt64>, Histogram<UInt64>, [LoadSocket], Int)] = []
-                for try await outcome in group { all.append(outcome) }
-                return all
             }
             let seconds = Double(monotonicNanoseconds() - started) / 1e9
+            let opened = outcomes.compactMap { $0 }
             var handshake = makeLatencyHistogram()
             var total = makeLatencyHistogram()
-            for outcome in outcomes {
-                handshake.add(outcome.0)
-                total.add(outcome.1)
+            for (_, handshakeMicroseconds, totalMicroseconds) in opened {
+                _ = handshake.record(handshakeMicroseconds)
+                _ = total.record(totalMicroseconds)
             }
-            let failures = outcomes.reduce(0) { $0 + $1.3 }
+            let failures = connections - opened.count
             var report = Report(scenario: "connect", target: server.target)
             report.add("connections", connections)
             report.add("failures", failures)
@@ -345,7 +323,7 @@ struct Connect: AsyncParsableCommand {
             report.addLatency("tokenAndHandshake", total)
             report.addServerMemory(server.serverPid)
             report.print()
-            try await eventLoop.submit { for outcome in outcomes { for socket in outcome.2 { socket.close() } } }.get()
+            try await eventLoop.submit { for (socket, _, _) in opened { socket.close() } }.get()
         }
     }
 }
@@ -394,34 +372,20 @@ struct Tokens: AsyncParsableCommand {
         try await withLoadEventLoop { eventLoop in
             let target = server.makeTarget(on: eventLoop)
             let room = try await target.makeRoom()
-            let (requests, concurrency) = (self.requests, self.concurrency)
-            let next = Counter()
             let started = monotonicNanoseconds()
-            let outcomes = try await withThrowingTaskGroup(of: (Histogram<UInt64>, Int).self) { group in
-                for _ in 0..<concurrency {
-                    group.addTask {
-                        var latency = makeLatencyHistogram()
-                        var failures = 0
-                        while next.next() < requests {
-                            let begin = monotonicNanoseconds()
-                            do {
-                                _ = try await target.token(room: room, user: "viewer")
-                                _ = latency.record((monotonicNanoseconds() - begin) / 1_000)
-                            } catch {
-                                failures += 1
-                            }
-                        }
-                        return (latency, failures)
-                    }
+            let outcomes = try await concurrently(requests, width: concurrency) { _ -> UInt64? in
+                let begin = monotonicNanoseconds()
+                do {
+                    _ = try await target.token(room: room, user: "viewer")
+                    return (monotonicNanoseconds() - begin) / 1_000
+                } catch {
+                    return nil
                 }
-                var all: [(Histogram<UInt64>, Int)] = []
-                for try await outcome in group { all.append(outcome) }
-                return all
             }
             let seconds = Double(monotonicNanoseconds() - started) / 1e9
             var latency = makeLatencyHistogram()
-            for outcome in outcomes { latency.add(outcome.0) }
-            let failures = outcomes.reduce(0) { $0 + $1.1 }
+            for case let microseconds? in outcomes { _ = latency.record(microseconds) }
+            let failures = outcomes.count { $0 == nil }
             var report = Report(scenario: "tokens", target: server.target)
             report.add("requests", requests)
             report.add("failures", failures)

@@ -89,15 +89,18 @@ final class Target: Sendable {
         }
     }
 
-    /// Opens one subscriber; Parley's is given a fresh token first.
-    func subscribe(room: String, index: Int, configure: @escaping (LoadSocket) -> Void) async throws -> LoadSocket {
+    /// Where subscriber `index` of `room` connects: Parley's gets a fresh token first, as its subprotocol.
+    func subscription(room: String, index: Int) async throws -> (path: String, subprotocol: String?) {
         switch kind {
-        case .parley:
-            let token = try await token(room: room, user: "viewer-\(index)")
-            return try await openSocket(path: "/", subprotocol: token, index: index, configure: configure)
-        case .nchan:
-            return try await openSocket(path: "/sub/\(room)", subprotocol: nil, index: index, configure: configure)
+        case .parley: ("/", try await token(room: room, user: "viewer-\(index)"))
+        case .nchan: ("/sub/\(room)", nil)
         }
+    }
+
+    /// Opens one subscriber.
+    func subscribe(room: String, index: Int, configure: @escaping (LoadSocket) -> Void) async throws -> LoadSocket {
+        let (path, subprotocol) = try await subscription(room: room, index: index)
+        return try await openSocket(path: path, subprotocol: subprotocol, index: index, configure: configure)
     }
 
     func openSocket(path: String, subprotocol: String?, index: Int, configure: @escaping (LoadSocket) -> Void) async throws -> LoadSocket {
@@ -111,22 +114,8 @@ final class Target: Sendable {
     func subscribeAll(
         room: String, count: Int, firstIndex: Int = 0, configure: @escaping @Sendable (Int, LoadSocket) -> Void
     ) async throws -> [LoadSocket] {
-        let next = Counter()
-        return try await withThrowingTaskGroup(of: [(Int, LoadSocket)].self) { group in
-            for _ in 0..<min(options.openConcurrency, max(count, 1)) {
-                group.addTask {
-                    var opened: [(Int, LoadSocket)] = []
-                    while true {
-                        let index = next.next()
-                        guard index < count else { return opened }
-                        let socket = try await self.subscribe(room: room, index: firstIndex + index) { configure(index, $0) }
-                        opened.append((index, socket))
-                    }
-                }
-            }
-            var all: [(Int, LoadSocket)] = []
-            for try await part in group { all += part }
-            return all.sorted { $0.0 < $1.0 }.map(\.1)
+        try await concurrently(count, width: options.openConcurrency) { index in
+            try await self.subscribe(room: room, index: firstIndex + index) { configure(index, $0) }
         }
     }
 

@@ -49,24 +49,9 @@ def nchan(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("nchan")
     port = free_port()
     (root / "logs").mkdir()
+    template = (REPO_ROOT / "benchmarks" / "nchan.conf").read_text()
     (root / "nginx.conf").write_text(
-        f"""
-load_module {NCHAN_MODULE};
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/logs/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  client_body_temp_path {root}/body;
-  server {{
-    listen 127.0.0.1:{port};
-    location ~ /pub/(\\w+)$ {{ nchan_publisher; nchan_channel_id $1; }}
-    location ~ /sub/(\\w+)$ {{ nchan_subscriber websocket; nchan_channel_id $1; }}
-  }}
-}}
-"""
-    )
+        template.replace("@ROOT@", str(root)).replace("@PORT@", str(port)).replace("@CONNECTIONS@", "4096"))
     subprocess.run(["nginx", "-p", str(root), "-c", str(root / "nginx.conf")], check=True, timeout=30)
     pid_file = root / "nginx.pid"
     deadline = time.monotonic() + 10
