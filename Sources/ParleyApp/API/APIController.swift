@@ -66,10 +66,7 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
                 ListLoggingConfigurationsOutput(loggingConfigurations: page.items.map(loggingConfiguration), nextToken: page.nextToken))
         }
         router.post("CreateChatToken") { request, context in
-            let token = try await controlPlane.createChatToken(decode(request))
-            return CreateChatTokenOutput(
-                token: token.token, tokenExpirationTime: token.tokenExpirationTime, sessionExpirationTime: token.sessionExpirationTime
-            ).response
+            return CreateChatTokenOutput(try await controlPlane.createChatToken(decode(request))).response
         }
         router.post("SendEvent") { request, context in
             let input: SendEventInput = try await decode(request)
@@ -226,10 +223,16 @@ struct ListLoggingConfigurationsOutput: Encodable {
     var nextToken: String?
 }
 
-struct CreateChatTokenOutput: Encodable {
+struct CreateChatTokenOutput {
     var token: String
     var tokenExpirationTime: Date
     var sessionExpirationTime: Date
+
+    init(_ issued: IssuedChatToken) {
+        token = issued.token
+        tokenExpirationTime = issued.tokenExpirationTime
+        sessionExpirationTime = issued.sessionExpirationTime
+    }
 
     /// The same JSON as `Response.apiJSON` makes (sorted keys), written by hand: every chat connection starts with
     /// a CreateChatToken call, and JSONEncoder was a large share of its cost.

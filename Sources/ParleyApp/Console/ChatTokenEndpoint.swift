@@ -37,9 +37,7 @@ extension ConsoleController {
         do {
             let token = try await controlPlane.createChatToken(input)
             try await audit(context, "CreateChatToken", input.roomIdentifier ?? "", input.userId ?? "")
-            var response = try Response.apiJSON(
-                CreateChatTokenOutput(
-                    token: token.token, tokenExpirationTime: token.tokenExpirationTime, sessionExpirationTime: token.sessionExpirationTime))
+            var response = CreateChatTokenOutput(token).response
             response.headers[.cacheControl] = "no-store"
             return response
         } catch let error as ParleyError {
