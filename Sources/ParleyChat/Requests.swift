@@ -28,7 +28,7 @@ public struct SendMessageRequest: ChatRequest {
 
     /// `{"Action":"SEND_MESSAGE","RequestId","Content","Attributes"?}`.
     public func encodeFrame(requestId: String) throws -> String {
-        try OutboundFrame(action: "SEND_MESSAGE", requestId: requestId, content: content, attributes: attributes).json()
+        try ClientFrame(action: "SEND_MESSAGE", requestId: requestId, content: content, attributes: attributes).json()
     }
 
     /// The message delivered back to the sender.
@@ -52,7 +52,7 @@ public struct DeleteMessageRequest: ChatRequest {
 
     /// `{"Action":"DELETE_MESSAGE","RequestId","Id","Reason"?}`.
     public func encodeFrame(requestId: String) throws -> String {
-        try OutboundFrame(action: "DELETE_MESSAGE", requestId: requestId, id: id, reason: reason).json()
+        try ClientFrame(action: "DELETE_MESSAGE", requestId: requestId, id: id, reason: reason).json()
     }
 
     /// The `aws:DELETE_MESSAGE` event.
@@ -77,7 +77,7 @@ public struct DisconnectUserRequest: ChatRequest {
 
     /// `{"Action":"DISCONNECT_USER","RequestId","UserId","Reason"?}`.
     public func encodeFrame(requestId: String) throws -> String {
-        try OutboundFrame(action: "DISCONNECT_USER", requestId: requestId, userId: id, reason: reason).json()
+        try ClientFrame(action: "DISCONNECT_USER", requestId: requestId, userId: id, reason: reason).json()
     }
 
     /// The `aws:DISCONNECT_USER` event.
@@ -87,7 +87,7 @@ public struct DisconnectUserRequest: ChatRequest {
 }
 
 /// A client frame; absent fields are left out.
-struct OutboundFrame: Encodable {
+struct ClientFrame: Encodable {
     var action: String
     var requestId: String
     var content: String?

@@ -32,18 +32,16 @@ final class RoomActivityLog: Sendable {
 
     func append(roomID: String, event: String, data: String) {
         let waiters = rooms.withLock { rooms -> [AsyncStream<Void>.Continuation] in
-            Self.append(Entry(id: 0, event: event, data: data), to: &rooms[roomID, default: Room()], capacity: capacity)
+            Self.append(event: event, data: data, to: &rooms[roomID, default: Room()], capacity: capacity)
         }
         for waiter in waiters { waiter.yield() }
     }
 
     /// Appends in place (a copy of the room would copy its whole buffer on every line), trimming the oldest lines
     /// a quarter of the capacity at a time so that trimming costs O(1) per line.
-    private static func append(_ entry: Entry, to room: inout Room, capacity: Int) -> [AsyncStream<Void>.Continuation] {
+    private static func append(event: String, data: String, to room: inout Room, capacity: Int) -> [AsyncStream<Void>.Continuation] {
         room.lastID += 1
-        var entry = entry
-        entry.id = room.lastID
-        room.entries.append(entry)
+        room.entries.append(Entry(id: room.lastID, event: event, data: data))
         if room.entries.count > capacity + capacity / 4 { room.entries.removeFirst(room.entries.count - capacity) }
         return room.waiters.isEmpty ? [] : Array(room.waiters.values)
     }
