@@ -4,15 +4,14 @@ review"): owner-only files, secrets and passwords at rest, the default bcrypt co
 import sqlite3
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import requests
 import urllib3
-from parley_support import ADMIN_SECRET_ACCESS_KEY, REPO_ROOT, free_port
+from parley_support import ADMIN_SECRET_ACCESS_KEY
 
-from test_tls import self_signed
+from test_tls import running_tls_server
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -81,27 +80,7 @@ def test_secrets_and_passwords_are_not_stored_in_the_clear(start_server):
 
 def test_tls_sets_secure_cookies_and_hsts(parley_binary, tmp_path):
     # setup
-    cert, key = self_signed(tmp_path)
-    port = free_port()
-    env = {
-        "PATH": "/usr/bin:/bin", "PARLEY_BCRYPT_COST": "4", "PARLEY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "PARLEY_TEMPLATES_DIR": str(REPO_ROOT / "Templates"), "PARLEY_PUBLIC_DIR": str(REPO_ROOT / "Public"),
-    }
-    process = subprocess.Popen(
-        [str(parley_binary), "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
-         "--tls-certificate", str(cert), "--tls-key", str(key)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"https://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(endpoint + "/health", verify=False, timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, "the TLS server did not become ready"
-            time.sleep(0.1)
+    with running_tls_server(parley_binary, tmp_path, PARLEY_ADMIN_PASSWORD=ADMIN_PASSWORD) as endpoint:
         # act
         answer = requests.post(
             endpoint + "/console/sign-in", data={"user": "admin", "password": ADMIN_PASSWORD}, verify=False, allow_redirects=False)
@@ -110,6 +89,3 @@ def test_tls_sets_secure_cookies_and_hsts(parley_binary, tmp_path):
         attributes = [part.strip() for part in answer.headers["Set-Cookie"].split(";")]
         assert {"Secure", "HttpOnly", "SameSite=Strict"} <= set(attributes), attributes
         assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
-    finally:
-        process.terminate()
-        assert process.wait(timeout=10) == 0

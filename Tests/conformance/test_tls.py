@@ -1,5 +1,6 @@
 """Parley serving HTTPS and wss:// itself (--tls-certificate / --tls-key), TLS 1.2 or later."""
 
+import contextlib
 import datetime
 import socket
 import ssl
@@ -39,30 +40,39 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-@pytest.fixture
-def tls_server(parley_binary, tmp_path):
-    cert, key = self_signed(tmp_path)
+@contextlib.contextmanager
+def running_tls_server(binary: Path, directory: Path, **env: str):
+    """`parley serve` over HTTPS with a fresh self-signed certificate; yields its https:// endpoint."""
+    cert, key = self_signed(directory)
     port = free_port()
-    env = {
-        "PATH": "/usr/bin:/bin", "PARLEY_ACCESS_KEY_ID": KEY_ID, "PARLEY_SECRET_ACCESS_KEY": SECRET, "PARLEY_BCRYPT_COST": "4",
-        "PARLEY_TEMPLATES_DIR": str(REPO_ROOT / "Templates"), "PARLEY_PUBLIC_DIR": str(REPO_ROOT / "Public"),
+    environment = {
+        "PATH": "/usr/bin:/bin", "PARLEY_BCRYPT_COST": "4",
+        "PARLEY_TEMPLATES_DIR": str(REPO_ROOT / "Templates"), "PARLEY_PUBLIC_DIR": str(REPO_ROOT / "Public"), **env,
     }
     process = subprocess.Popen(
-        [str(parley_binary), "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--tls-certificate", str(cert), "--tls-key", str(key)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [str(binary), "serve", "--port", str(port), "--data-dir", str(directory / "data"), "--tls-certificate", str(cert), "--tls-key", str(key)],
+        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"https://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(endpoint + "/health", verify=False, timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, "the TLS server did not become ready"
-        time.sleep(0.1)
-    yield endpoint
-    process.terminate()
-    assert process.wait(timeout=10) == 0
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(endpoint + "/health", verify=False, timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, "the TLS server did not become ready"
+            time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+
+
+@pytest.fixture
+def tls_server(parley_binary, tmp_path):
+    with running_tls_server(parley_binary, tmp_path, PARLEY_ACCESS_KEY_ID=KEY_ID, PARLEY_SECRET_ACCESS_KEY=SECRET) as endpoint:
+        yield endpoint
 
 
 def test_api_and_chat_over_tls(tls_server):
