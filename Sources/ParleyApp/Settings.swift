@@ -52,6 +52,10 @@ public struct ParleySettings: Sendable {
     public var bcryptCost: UInt8 = 12
     /// Ping quiet WebSocket connections this often; a connection that does not answer is dropped.
     public var pingInterval: Duration = .seconds(30)
+    /// A connection whose first request head has not fully arrived this long after it opened is closed (slowloris).
+    public var requestHeadTimeout: Duration = .seconds(10)
+    /// A kept-alive HTTP connection with no request in progress is closed after this long without a request.
+    public var idleConnectionTimeout: Duration = .seconds(60)
     /// Serve the WebSocket echo route `/_test/echo` (protocol-compliance tests only; `PARLEY_TEST_ECHO_ENDPOINT=1`).
     public var testEchoEndpoint = false
 

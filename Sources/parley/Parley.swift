@@ -87,6 +87,12 @@ struct Serve: AsyncParsableCommand {
         }
         settings.metricsToken = Environment.value("PARLEY_METRICS_TOKEN")
         if let seconds = try Environment.integer("PARLEY_PING_INTERVAL_SECONDS") { settings.pingInterval = .seconds(max(1, seconds)) }
+        if let seconds = try Environment.integer("PARLEY_REQUEST_HEAD_TIMEOUT_SECONDS") {
+            settings.requestHeadTimeout = .seconds(max(1, seconds))
+        }
+        if let seconds = try Environment.integer("PARLEY_IDLE_TIMEOUT_SECONDS") {
+            settings.idleConnectionTimeout = .seconds(max(1, seconds))
+        }
         settings.templatesDirectory = Environment.value("PARLEY_TEMPLATES_DIR") ?? settings.templatesDirectory
         settings.publicDirectory = Environment.value("PARLEY_PUBLIC_DIR") ?? settings.publicDirectory
         settings.testEchoEndpoint = ["1", "true", "yes"].contains(Environment.value("PARLEY_TEST_ECHO_ENDPOINT")?.lowercased() ?? "")

@@ -41,14 +41,16 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     let responder: Responder
     let configuration: HTTP1WebSocketUpgradeChannel.Configuration
+    let requestHeadTimeout: Duration
     let decide: @Sendable (HTTPRequest, any Channel, Logger) async -> Decision
 
     init(
-        responder: @escaping Responder, configuration: HTTP1WebSocketUpgradeChannel.Configuration,
+        responder: @escaping Responder, configuration: HTTP1WebSocketUpgradeChannel.Configuration, requestHeadTimeout: Duration,
         decide: @escaping @Sendable (HTTPRequest, any Channel, Logger) async -> Decision
     ) {
         self.responder = Self.redirectingLateUpgrades(responder)
         self.configuration = configuration
+        self.requestHeadTimeout = requestHeadTimeout
         self.decide = decide
     }
 
@@ -102,6 +104,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try channel.pipeline.syncOperations.addHandlers(configuration.http1.additionalChannelHandlers())
+                        try channel.pipeline.syncOperations.addHandler(UnreadBodyLimit())
                         try channel.pipeline.syncOperations.addHandler(
                             HTTPConnectionStateHandler(
                                 idleTimeout: configuration.http1.idleTimeout.map { .nanoseconds($0.nanoseconds) }, logger: logger))
@@ -121,6 +124,9 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.decoderConfiguration.maxHeaderListSize = configuration.http1.httpDecoder.maxHeaderListSize
             pipeline.decoderConfiguration.maxHeaderFieldCount = configuration.http1.httpDecoder.maxHeaderFieldCount
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
+            try channel.pipeline.syncOperations.addHandler(
+                FirstRequestHeadGuard(timeout: TimeAmount(requestHeadTimeout)), position: .before(upgradeHandler))
             return Value(upgradeResult: result, decision: decision, channel: channel)
         }
     }
@@ -175,13 +181,14 @@ struct ChatSocketContext: WebSocketContext {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with chat upgrades answered by `decide`.
+    /// HTTP/1.1 with chat upgrades answered by `decide`; a connection must send its first request head within
+    /// `requestHeadTimeout`.
     static func chat(
-        configuration: HTTP1WebSocketUpgradeChannel.Configuration,
+        configuration: HTTP1WebSocketUpgradeChannel.Configuration, requestHeadTimeout: Duration,
         decide: @escaping @Sendable (HTTPRequest, any Channel, Logger) async -> ChatServerChannel.Decision
     ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            ChatServerChannel(responder: responder, configuration: configuration, decide: decide)
+            ChatServerChannel(responder: responder, configuration: configuration, requestHeadTimeout: requestHeadTimeout, decide: decide)
         }
     }
 }
@@ -203,5 +210,110 @@ final class CloseIdleConnectionOnQuiesce: ChannelInboundHandler, RemovableChanne
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Guards a connection until its first request head has arrived. A connection that sends nothing, or trickles its head
+/// byte by byte, is closed when `timeout` is up; until then it holds a descriptor that honest clients need. A head the
+/// decoder refuses is answered (431 when its header fields are too large, 400 otherwise) and the connection closed;
+/// without this the refused client would wait for an answer that never comes. Leaves the pipeline once the head has
+/// arrived: from then on the idle timeout of the HTTP handlers or the WebSocket pings take over.
+final class FirstRequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
+
+    init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startDeadline(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startDeadline(context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+        if case .head = unwrapInboundIn(data) {
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let error = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        let status: HTTPResponseStatus = error == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: ["Connection": "close", "Content-Length": "0"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private func startDeadline(_ context: ChannelHandlerContext) {
+        guard deadline == nil else { return }
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { context.close(promise: nil) }
+    }
+}
+
+/// Closes a connection that keeps sending the body of a request already answered (a body over the API limit is
+/// refused before it has all arrived). The server reads on, so the client can finish sending and read the answer,
+/// but only up to `limit` more bytes: a body that never ends would otherwise be read for as long as it keeps coming.
+final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let limit: Int
+    private var isRequestBeingRead = false
+    /// Body bytes read since the answer to the request went out; nil while the request has not been answered.
+    private var readAfterAnswer: Int?
+
+    init(limit: Int = 4 << 20) {
+        self.limit = limit
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            isRequestBeingRead = true
+            readAfterAnswer = nil
+        case .body(let buffer):
+            if let read = readAfterAnswer.map({ $0 + buffer.readableBytes }) {
+                guard read <= limit else {
+                    context.close(promise: nil)
+                    return
+                }
+                readAfterAnswer = read
+            }
+        case .end:
+            isRequestBeingRead = false
+            readAfterAnswer = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), isRequestBeingRead { readAfterAnswer = 0 }
+        context.write(data, promise: promise)
     }
 }
