@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "ParleyDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -199,7 +200,13 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ParleyStorageTests", dependencies: ["ParleyStorage"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ParleyStorageTests",
+            dependencies: [
+                "ParleyStorage", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ParleyMessagingTests", dependencies: ["ParleyMessaging"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyReviewTests", dependencies: ["ParleyReview"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyLoggingTests", dependencies: ["ParleyLogging", "ParleyStorage"], swiftSettings: swiftSettings),
@@ -208,6 +215,8 @@ let package = Package(
             name: "ParleyAppTests",
             dependencies: [
                 "ParleyApp", "AWSSigV4", "ParleyChat",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),

@@ -92,7 +92,8 @@ public func buildApplication(
     if let directory = settings.dataDirectory {
         try DataDirectory.ownerOnly(directory)
         serverKey = try DataDirectory.serverKey(directory)
-        database = try AppDatabase.onDisk(path: (directory as NSString).appendingPathComponent("parley.sqlite"), serverKey: serverKey)
+        database = try AppDatabase.onDisk(
+            path: (directory as NSString).appendingPathComponent("parley.sqlite"), serverKey: serverKey, logger: logger)
         webhookSecret = try settings.reviewWebhookSecret ?? DataDirectory.reviewWebhookSecret(directory)
     } else {
         serverKey = .generate()
@@ -186,10 +187,11 @@ public func buildApplication(
     APIController(controlPlane: controlPlane).addRoutes(to: api)
 
     let webSocket = HTTP1WebSocketUpgradeChannel.Configuration(
-        http1: .init(),
+        http1: .init(idleTimeout: TimeAmount(settings.idleConnectionTimeout)),
         ws: .init(maxFrameSize: settings.maximumFrameSize, autoPing: .enabled(timePeriod: settings.pingInterval), closeTimeout: .seconds(3))
     )
-    var server = HTTPServerBuilder.chat(configuration: webSocket) { head, channel, logger in
+    var server = HTTPServerBuilder.chat(configuration: webSocket, requestHeadTimeout: settings.requestHeadTimeout) {
+        head, channel, logger in
         if settings.testEchoEndpoint, head.path?.split(separator: "?").first == EchoEndpoint.path[...] {
             return EchoEndpoint.decision(maximumMessageSize: settings.maximumFrameSize)
         }

@@ -25,6 +25,8 @@ public enum ParleyError: Error, Sendable, Equatable {
     case throttled(kind: ResourceKind, id: String, limit: Int, message: String)
     case accessDenied(message: String)
     case `internal`(message: String)
+    /// The data directory's disk is full: the store refused a write and nothing of it was kept.
+    case storageFull
 
     /// A validation error for a single field.
     public static func invalidField(_ name: String, _ message: String) -> ParleyError {
@@ -39,6 +41,7 @@ public enum ParleyError: Error, Sendable, Equatable {
         case .conflict(_, _, let message), .quotaExceeded(_, _, _, let message), .throttled(_, _, _, let message),
             .accessDenied(let message), .internal(let message):
             message
+        case .storageFull: "The server cannot store this change: its disk is full."
         }
     }
 }

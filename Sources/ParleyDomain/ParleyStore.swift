@@ -26,7 +26,8 @@ public struct RoomFilter: Sendable, Equatable {
 
 /// Persistent state: rooms, logging configurations, tags, access keys and redeemed chat tokens.
 /// SQLite implements it today; a shared database for several nodes can implement it later.
-/// Methods throw `ParleyError` for what the caller did wrong, anything else for storage failures.
+/// Methods throw `ParleyError` for what the caller did wrong, `ParleyError.storageFull` when a write finds the disk full,
+/// anything else for other storage failures.
 public protocol ParleyStore: Sendable {
     /// Stores a new room, refusing it past `quota` rooms or when a logging configuration it names does not exist.
     func insertRoom(_ room: Room, quota: Int) async throws -> Room

@@ -19,10 +19,13 @@ public struct ChatLogRecorder: ChatLog {
         let records = delivery.loggingConfigurationIDs.map {
             OutboxRecord(loggingConfigurationID: $0, roomID: delivery.roomID, eventTime: delivery.time, line: line)
         }
+        // Chat keeps flowing when the outbox cannot take the records; the loss is counted, not hidden.
         do {
             try await store.appendToLogOutbox(records)
+        } catch ParleyError.storageFull {
+            // The store logs a full disk once per episode; a line per message would flood the log.
+            statistics.countDropped(records.count, configurations: delivery.loggingConfigurationIDs)
         } catch {
-            // Chat keeps flowing when the disk cannot take the record; the loss is counted, not hidden.
             statistics.countDropped(records.count, configurations: delivery.loggingConfigurationIDs)
             logger.error("Chat log records could not be stored", metadata: ["room": "\(delivery.roomID)", "error": "\(error)"])
         }

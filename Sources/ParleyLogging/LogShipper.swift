@@ -141,9 +141,6 @@ public struct LogShipper: Service {
                             }
                             lanes[id] = lane
                         }
-                        if let error {
-                            logger.warning("Chat log delivery failed", metadata: ["configuration": "\(id)", "error": "\(error.message)"])
-                        }
                     }
                 }
             }
@@ -161,10 +158,17 @@ public struct LogShipper: Service {
                 ? cached! : (configuration.destination, destinations.destination(for: configuration.destination))
             let records = try await store.logOutbox(loggingConfigurationID: id, limit: 5_000)
             let result = await client.1.ship(records, now: clock.now())
+            if let error = result.error {
+                statistics.countError(error, configuration: id)
+                logger.warning("Chat log delivery failed", metadata: ["configuration": "\(id)", "error": "\(error.message)"])
+            }
             try await store.removeFromLogOutbox(sequences: result.acknowledged)
             statistics.countDelivered(result.acknowledged.count, configuration: id)
-            if let error = result.error { statistics.countError(error, configuration: id) }
             return (id, client, result.error)
+        } catch ParleyError.storageFull {
+            // Shipped but not removed: the lane backs off, and the batch goes again (same S3 key) once the disk has room.
+            // The store logs the full disk once per episode.
+            return (id, cached, DestinationError(.other, "outbox: \(ParleyError.storageFull.message)"))
         } catch {
             logger.error("Chat log outbox error", metadata: ["configuration": "\(id)", "error": "\(error)"])
             return (id, cached, DestinationError(.other, "outbox: \(error)"))
@@ -184,6 +188,8 @@ public struct LogShipper: Service {
                 statistics.countTrimmed(dropped)
                 logger.warning("Chat log outbox over its bound: dropped the oldest records", metadata: ["dropped": "\(dropped)"])
             }
+        } catch ParleyError.storageFull {
+            // Logged once per episode by the store; trimming waits for the next round.
         } catch {
             logger.error("Cannot trim the chat log outbox", metadata: ["error": "\(error)"])
         }

@@ -42,6 +42,8 @@ public final class MetricsRecorder: MessagingObserver {
     }
 
     private let pending = Mutex<[Key: MetricAggregate]>([:])
+    /// Drained minutes the store refused (a full disk), for the next flush; one entry per series and minute.
+    private let unwritten = Mutex<[Key: MetricAggregate]>([:])
     private let clock: any WallClock
 
     public init(clock: any WallClock) {
@@ -68,6 +70,17 @@ public final class MetricsRecorder: MessagingObserver {
         pending.withLock { pending in
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
+        }
+    }
+
+    func keepUnwritten(_ aggregates: [Key: MetricAggregate]) {
+        unwritten.withLock { $0 = aggregates }
+    }
+
+    func takeUnwritten() -> [Key: MetricAggregate] {
+        unwritten.withLock { unwritten in
+            defer { unwritten.removeAll() }
+            return unwritten
         }
     }
 

@@ -74,11 +74,18 @@ public struct MetricsService: Service {
                 try await applyRetention()
                 memory.lastRetention = clock.now()
             }
+        } catch ParleyError.storageFull {
+            // The store logs a full disk once per episode; unwritten points wait for the next round.
+        } catch {
+            logger.error("Metrics round failed", metadata: ["error": "\(error)"])
+        }
+        // The gauges come from memory and reads, so /metrics stays current while writes fail (a full disk, say).
+        do {
             exporter.setGauges(
                 connections: live.connectionCount, outboxBytes: try await store.logOutboxSize(),
                 slowConsumersDropped: live.slowConsumersDropped, droppedLogRecords: loggingStatistics.droppedRecords)
         } catch {
-            logger.error("Metrics round failed", metadata: ["error": "\(error)"])
+            logger.error("Metrics gauges could not be read", metadata: ["error": "\(error)"])
         }
     }
 
@@ -131,11 +138,18 @@ public struct MetricsService: Service {
         }
     }
 
-    /// Writes the drained minutes at every resolution.
+    /// Writes the drained minutes at every resolution, with any the store refused before; if the store refuses them
+    /// now, they are kept for the next flush (Prometheus has counted them already).
     public func flush() async throws {
         let drained = recorder.drain()
+        for (key, aggregate) in drained { exporter.add(key.series, aggregate) }
+        let unwritten = recorder.takeUnwritten().merging(drained) { earlier, later in
+            var merged = earlier
+            merged.merge(later)
+            return merged
+        }
         var points: [MetricPoint] = []
-        for (key, aggregate) in drained {
+        for (key, aggregate) in unwritten {
             let minuteStart = key.minute * 60_000
             for (period, _) in MetricResolution.retention {
                 let periodMilliseconds = Int64(period) * 1000
@@ -145,9 +159,13 @@ public struct MetricsService: Service {
                         start: Date(millisecondsSince1970: minuteStart / periodMilliseconds * periodMilliseconds),
                         aggregate: aggregate))
             }
-            exporter.add(key.series, aggregate)
         }
-        try await store.mergeMetricPoints(points)
+        do {
+            try await store.mergeMetricPoints(points)
+        } catch {
+            recorder.keepUnwritten(unwritten)
+            throw error
+        }
     }
 
     private func applyRetention() async throws {

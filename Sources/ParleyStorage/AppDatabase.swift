@@ -1,28 +1,58 @@
 import Foundation
 import GRDB
+import Logging
 import ParleyDomain
 
 /// Parley's SQLite database: every read and write of persistent state, by intention.
 /// One `DatabaseWriter` serializes all writes; the server uses a WAL `DatabasePool`, tests an in-memory `DatabaseQueue`.
+/// A write that finds the disk full throws `ParleyError.storageFull` and keeps nothing of its transaction; the episode
+/// is logged once when it starts and once when writes succeed again.
 public struct AppDatabase: ParleyStore {
     private let writer: any DatabaseWriter
     private let serverKey: ServerKey
+    private let diskFull: DiskFullEpisodes
 
     /// Wraps `writer`; call `migrate()` before using it.
-    public init(_ writer: any DatabaseWriter, serverKey: ServerKey) {
+    public init(_ writer: any DatabaseWriter, serverKey: ServerKey, logger: Logger = Logger(label: "parley")) {
         self.writer = writer
         self.serverKey = serverKey
+        diskFull = DiskFullEpisodes(logger: logger)
     }
 
     /// Brings the schema up to date.
     public func migrate() async throws {
-        try await Schema.migrator.migrate(writer)
+        try await reportingFullDisk { try await Schema.migrator.migrate(writer) }
+    }
+
+    /// One write transaction, with a full disk reported as `ParleyError.storageFull`.
+    private func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
+        try await reportingFullDisk { try await writer.write(updates) }
+    }
+
+    private func reportingFullDisk<T>(_ work: () async throws -> T) async throws -> T {
+        let value: T
+        do {
+            value = try await work()
+        } catch let error as DatabaseError {
+            guard let storageError = Self.storageError(error) else { throw error }
+            diskFull.writeRefused()
+            throw storageError
+        }
+        diskFull.writeSucceeded()
+        return value
+    }
+
+    /// The domain error for a database error the caller can act on without knowing SQLite, or nil.
+    /// SQLite reports a disk that cannot take the database's, the WAL's or the journal's growth as SQLITE_FULL
+    /// (ENOSPC); other I/O errors stay what they are, because they do not mean that freeing space helps.
+    static func storageError(_ error: DatabaseError) -> ParleyError? {
+        error.resultCode == .SQLITE_FULL ? .storageFull : nil
     }
 
     /// The on-disk database of a data directory, in WAL mode.
     /// The database holds password hashes, sealed secrets and the audit log, so its file (and with it SQLite's `-wal` and
     /// `-shm` files, which take the database file's mode) is made readable by the owner only.
-    public static func onDisk(path: String, serverKey: ServerKey) throws -> AppDatabase {
+    public static func onDisk(path: String, serverKey: ServerKey, logger: Logger = Logger(label: "parley")) throws -> AppDatabase {
         try ownerOnly(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
@@ -30,7 +60,7 @@ public struct AppDatabase: ParleyStore {
         // without an fsync per commit; FULL would serialise every chat connection's token redemption on the disk.
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        return AppDatabase(pool, serverKey: serverKey)
+        return AppDatabase(pool, serverKey: serverKey, logger: logger)
     }
 
     /// Creates `path` with mode 0600 if it is missing, and takes group and other permissions off it and its `-wal`
@@ -61,7 +91,7 @@ public struct AppDatabase: ParleyStore {
     // MARK: Rooms
 
     public func insertRoom(_ room: Room, quota: Int) async throws -> Room {
-        try await writer.write { db in
+        try await write { db in
             let count = try RoomRecord.fetchCount(db)
             guard count < quota else {
                 throw ParleyError.quotaExceeded(
@@ -86,7 +116,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func updateRoom(id: String, at time: Date, _ change: @escaping @Sendable (inout Room) throws -> Void) async throws -> Room {
-        try await writer.write { db in
+        try await write { db in
             guard var room = try Self.fetchRoom(id: id, db) else { throw ParleyError.notFound(kind: .room, id: id) }
             let before = room
             try change(&room)
@@ -101,7 +131,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func deleteRoom(id: String) async throws {
-        try await writer.write { db in
+        try await write { db in
             guard try RoomRecord.deleteOne(db, key: id) else { throw ParleyError.notFound(kind: .room, id: id) }
         }
     }
@@ -160,7 +190,7 @@ public struct AppDatabase: ParleyStore {
     // MARK: Logging configurations
 
     public func insertLoggingConfiguration(_ configuration: LoggingConfiguration, quota: Int) async throws -> LoggingConfiguration {
-        try await writer.write { db in
+        try await write { db in
             let count = try LoggingConfigurationRecord.fetchCount(db)
             guard count < quota else {
                 throw ParleyError.quotaExceeded(
@@ -180,7 +210,7 @@ public struct AppDatabase: ParleyStore {
     public func updateLoggingConfiguration(
         id: String, at time: Date, _ change: @escaping @Sendable (inout LoggingConfiguration) throws -> Void
     ) async throws -> LoggingConfiguration {
-        try await writer.write { db in
+        try await write { db in
             guard var configuration = try Self.fetchLoggingConfiguration(id: id, db) else {
                 throw ParleyError.notFound(kind: .loggingConfiguration, id: id)
             }
@@ -192,7 +222,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func deleteLoggingConfiguration(id: String) async throws {
-        try await writer.write { db in
+        try await write { db in
             guard try LoggingConfigurationRecord.exists(db, key: id) else {
                 throw ParleyError.notFound(kind: .loggingConfiguration, id: id)
             }
@@ -234,7 +264,7 @@ public struct AppDatabase: ParleyStore {
     // MARK: Tags
 
     public func tagResource(_ kind: ResourceKind, id: String, tags: [String: String]) async throws {
-        try await writer.write { db in
+        try await write { db in
             var merged = try Self.existingTags(kind, id: id, db)
             merged.merge(tags) { _, new in new }
             guard merged.count <= TagRules.maximumCount else {
@@ -246,7 +276,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func untagResource(_ kind: ResourceKind, id: String, keys: [String]) async throws {
-        try await writer.write { db in
+        try await write { db in
             var remaining = try Self.existingTags(kind, id: id, db)
             for key in keys { remaining[key] = nil }
             try Self.replaceTags(kind, id: id, with: remaining, db)
@@ -288,7 +318,7 @@ public struct AppDatabase: ParleyStore {
 
     public func insertAccessKey(_ key: AccessKey) async throws {
         let sealed = serverKey.seal(Data(key.secretAccessKey.utf8), for: .accessKeySecret)
-        try await writer.write { db in
+        try await write { db in
             try AccessKeyRecord(
                 accessKeyId: key.accessKeyID, sealedSecret: sealed, createTime: key.createTime.millisecondsSince1970,
                 revokeTime: key.revokeTime?.millisecondsSince1970
@@ -316,7 +346,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func revokeAccessKey(accessKeyID: String, at time: Date) async throws -> Bool {
-        try await writer.write { db in
+        try await write { db in
             try AccessKeyRecord.filter(key: accessKeyID).filter(AccessKeyRecord.Columns.revokeTime == nil)
                 .updateAll(db, AccessKeyRecord.Columns.revokeTime.set(to: time.millisecondsSince1970)) > 0
         }
@@ -330,7 +360,7 @@ public struct AppDatabase: ParleyStore {
 
     public func appendToLogOutbox(_ records: [OutboxRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await writer.write { db in
+        try await write { db in
             for record in records {
                 var row = LogOutboxRecord(record)
                 try row.insert(db)
@@ -357,7 +387,7 @@ public struct AppDatabase: ParleyStore {
 
     public func removeFromLogOutbox(sequences: [Int64]) async throws {
         guard !sequences.isEmpty else { return }
-        try await writer.write { db in
+        try await write { db in
             _ = try LogOutboxRecord.filter(keys: sequences).deleteAll(db)
         }
     }
@@ -369,7 +399,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func trimLogOutbox(toBytes bytes: Int) async throws -> Int {
-        try await writer.write { db in
+        try await write { db in
             let total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(CAST(line AS BLOB))), 0) FROM logOutbox") ?? 0
             guard total > bytes else { return 0 }
             var excess = total - bytes
@@ -388,7 +418,7 @@ public struct AppDatabase: ParleyStore {
 
     public func mergeMetricPoints(_ points: [MetricPoint]) async throws {
         guard !points.isEmpty else { return }
-        try await writer.write { db in
+        try await write { db in
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO metricPoint (metric, dimensions, period, start, sum, sampleCount, minimum, maximum)
@@ -438,7 +468,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func deleteMetricPoints(period: Int, startedBefore time: Date) async throws -> Int {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM metricPoint WHERE period = ? AND start < ?", arguments: [period, time.millisecondsSince1970])
             return db.changesCount
         }
@@ -457,7 +487,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func setQuota(_ quota: Quota, to value: Int, entry: AuditEntry) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT INTO quotaOverride (quota, value) VALUES (?, ?) ON CONFLICT (quota) DO UPDATE SET value = excluded.value",
                 arguments: [quota.rawValue, value])
@@ -466,7 +496,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func recordAlarm(_ alarm: QuotaAlarm) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT INTO quotaAlarm (quota, usage, limitValue, time) VALUES (?, ?, ?, ?)",
                 arguments: [alarm.quota.rawValue, alarm.usage, alarm.limit, alarm.time.millisecondsSince1970])
@@ -485,7 +515,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func appendAudit(_ entry: AuditEntry) async throws {
-        try await writer.write { db in try Self.insertAudit(entry, db) }
+        try await write { db in try Self.insertAudit(entry, db) }
     }
 
     public func auditEntries(limit: Int, before: Int64?) async throws -> [AuditEntry] {
@@ -521,7 +551,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func saveConsoleUser(_ user: ConsoleUser) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO consoleUser (name, passwordHash, role, createTime) VALUES (?, ?, ?, ?)",
                 arguments: [user.name, user.passwordHash, user.role.rawValue, user.createTime.millisecondsSince1970])
@@ -537,7 +567,7 @@ public struct AppDatabase: ParleyStore {
     // MARK: Chat tokens
 
     public func redeemChatToken(id: String, expiresAt: Date) async throws -> Bool {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO redeemedChatToken (tokenId, expiresAt) VALUES (?, ?)",
                 arguments: [id, expiresAt.millisecondsSince1970])
@@ -548,7 +578,7 @@ public struct AppDatabase: ParleyStore {
     // MARK: Console sessions
 
     public func endConsoleSession(id: String, expiresAt: Date, now: Date) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM endedConsoleSession WHERE expiresAt < ?", arguments: [now.millisecondsSince1970])
             try db.execute(
                 sql: "INSERT OR IGNORE INTO endedConsoleSession (sessionId, expiresAt) VALUES (?, ?)",
@@ -563,7 +593,7 @@ public struct AppDatabase: ParleyStore {
     }
 
     public func forgetRedeemedChatTokens(expiredBefore time: Date) async throws {
-        try await writer.write { db in
+        try await write { db in
             _ = try RedeemedChatTokenRecord.filter(RedeemedChatTokenRecord.Columns.expiresAt < time.millisecondsSince1970).deleteAll(db)
         }
     }

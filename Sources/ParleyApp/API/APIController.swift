@@ -10,17 +10,18 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
     let controlPlane: ControlPlane
 
     /// Writes a change made through the API to the audit log: the signing key, the operation, the resource, the client.
-    private func audit(_ context: Context, _ action: String, _ target: String, _ detail: String = "") async throws {
-        try await controlPlane.store.appendAudit(
+    private func audit(_ context: Context, _ action: String, _ target: String, _ detail: String = "") async {
+        await controlPlane.store.recordAudit(
             AuditEntry(
                 time: controlPlane.clock.now(), actor: "api:\(context.accessKeyID ?? "?")", action: action, target: target, detail: detail,
-                address: context.remoteAddress?.ipAddress ?? ""))
+                address: context.remoteAddress?.ipAddress ?? ""),
+            logger: context.logger)
     }
 
     func addRoutes(to router: RouterGroup<Context>) {
         router.post("CreateRoom") { request, context in
             let created = try await controlPlane.createRoom(decode(request))
-            try await audit(context, "CreateRoom", created.id, created.name)
+            await audit(context, "CreateRoom", created.id, created.name)
             return try json(room(created))
         }
         router.post("GetRoom") { request, context in
@@ -28,13 +29,13 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
         }
         router.post("UpdateRoom") { request, context in
             let updated = try await controlPlane.updateRoom(decode(request))
-            try await audit(context, "UpdateRoom", updated.id)
+            await audit(context, "UpdateRoom", updated.id)
             return try json(room(updated))
         }
         router.post("DeleteRoom") { request, context in
             let input: IdentifierInput = try await decode(request)
             try await controlPlane.deleteRoom(input)
-            try await audit(context, "DeleteRoom", input.identifier ?? "")
+            await audit(context, "DeleteRoom", input.identifier ?? "")
             return Response(status: .noContent)
         }
         router.post("ListRooms") { request, context in
@@ -43,7 +44,7 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
         }
         router.post("CreateLoggingConfiguration") { request, context in
             let created = try await controlPlane.createLoggingConfiguration(decode(request))
-            try await audit(context, "CreateLoggingConfiguration", created.id, created.name)
+            await audit(context, "CreateLoggingConfiguration", created.id, created.name)
             return try json(loggingConfiguration(created))
         }
         router.post("GetLoggingConfiguration") { request, context in
@@ -51,13 +52,13 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
         }
         router.post("UpdateLoggingConfiguration") { request, context in
             let updated = try await controlPlane.updateLoggingConfiguration(decode(request))
-            try await audit(context, "UpdateLoggingConfiguration", updated.id)
+            await audit(context, "UpdateLoggingConfiguration", updated.id)
             return try json(loggingConfiguration(updated))
         }
         router.post("DeleteLoggingConfiguration") { request, context in
             let input: IdentifierInput = try await decode(request)
             try await controlPlane.deleteLoggingConfiguration(input)
-            try await audit(context, "DeleteLoggingConfiguration", input.identifier ?? "")
+            await audit(context, "DeleteLoggingConfiguration", input.identifier ?? "")
             return Response(status: .noContent)
         }
         router.post("ListLoggingConfigurations") { request, context in
@@ -71,19 +72,19 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
         router.post("SendEvent") { request, context in
             let input: SendEventInput = try await decode(request)
             let id = try await controlPlane.sendEvent(input)
-            try await audit(context, "SendEvent", input.roomIdentifier ?? "", input.eventName ?? "")
+            await audit(context, "SendEvent", input.roomIdentifier ?? "", input.eventName ?? "")
             return try json(IDOutput(id: id))
         }
         router.post("DeleteMessage") { request, context in
             let input: DeleteMessageInput = try await decode(request)
             let id = try await controlPlane.deleteMessage(input)
-            try await audit(context, "DeleteMessage", input.roomIdentifier ?? "", input.id ?? "")
+            await audit(context, "DeleteMessage", input.roomIdentifier ?? "", input.id ?? "")
             return try json(IDOutput(id: id))
         }
         router.post("DisconnectUser") { request, context in
             let input: DisconnectUserInput = try await decode(request)
             try await controlPlane.disconnectUser(input)
-            try await audit(context, "DisconnectUser", input.roomIdentifier ?? "", input.userId ?? "")
+            await audit(context, "DisconnectUser", input.roomIdentifier ?? "", input.userId ?? "")
             return try json(EmptyOutput())
         }
         router.get("tags/**") { request, context in
@@ -92,13 +93,13 @@ struct APIController<Context: SignedRequestContext & RemoteAddressRequestContext
         router.post("tags/**") { request, context in
             let input: TagResourceInput = try await decode(request)
             try await controlPlane.tagResource(resourceARN: resourceARN(request), tags: input.tags)
-            try await audit(context, "TagResource", resourceARN(request), (input.tags ?? [:]).keys.sorted().joined(separator: ","))
+            await audit(context, "TagResource", resourceARN(request), (input.tags ?? [:]).keys.sorted().joined(separator: ","))
             return try json(EmptyOutput())
         }
         router.delete("tags/**") { request, context in
             let keys = APIRequestDecoding.tagKeys(target: request.head.path ?? "/")
             try await controlPlane.untagResource(resourceARN: resourceARN(request), tagKeys: keys)
-            try await audit(context, "UntagResource", resourceARN(request), (keys ?? []).joined(separator: ","))
+            await audit(context, "UntagResource", resourceARN(request), (keys ?? []).joined(separator: ","))
             return try json(EmptyOutput())
         }
         for method in [HTTPRequest.Method.post, .put, .delete, .patch] {

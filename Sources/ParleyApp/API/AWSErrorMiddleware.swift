@@ -66,6 +66,10 @@ struct AWSErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return awsError(.forbidden, "AccessDeniedException", ["message": message])
         case .internal(let message):
             return awsError(.internalServerError, "InternalServerException", ["message": message])
+        case .storageFull:
+            // The model has no "unavailable" error; InternalServerException (a server fault, so clients retry) says why.
+            // The store logs the episode once, so this answer is not logged per request.
+            return awsError(.internalServerError, "InternalServerException", ["message": error.message])
         }
     }
 

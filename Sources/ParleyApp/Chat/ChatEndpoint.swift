@@ -66,6 +66,11 @@ struct ChatEndpoint: Sendable {
             return .accepted(AcceptedConnection(subprotocol: token, connection: connection, sink: sink))
         } catch is JoinRefusal {
             return .refused(.tooManyRequests, "The concurrent chat connection quota has been reached.")
+        } catch ParleyError.storageFull {
+            // Redeeming is a write; admitting without it would let the token be used twice.
+            return .refused(
+                .serviceUnavailable,
+                "The server's disk is full, so it cannot accept new chat connections; this token is still unused, try again later.")
         } catch {
             return .refused(.internalServerError, "The chat token could not be checked; try again.")
         }

@@ -59,11 +59,13 @@ struct ConsoleController: Sendable {
             title: title, session: try context.session(), section: section, notice: request.flatMap { FormData.query(of: $0)["notice"] })
     }
 
+    /// Writes a change made on the console to the audit log: the operator, the operation, the resource, the client.
     func audit(_ context: ParleyRequestContext, _ action: String, _ target: String, _ detail: String = "") async throws {
-        try await store.appendAudit(
+        await store.recordAudit(
             AuditEntry(
                 time: clock.now(), actor: "console:\(try context.session().user)", action: action, target: target, detail: detail,
-                address: context.clientAddress))
+                address: context.clientAddress),
+            logger: context.logger)
     }
 
     // MARK: Sign-in

@@ -60,6 +60,8 @@ struct ConsoleErrorMiddleware: RouterMiddleware {
                 case ConsoleError.forbidden(let message): (.forbidden, "Not allowed", message)
                 case ConsoleError.badRequest(let message): (.badRequest, "Bad request", message)
                 case ParleyError.notFound(let kind, let id): (.notFound, "Not found", "No \(kind.errorResourceType.lowercased()) \(id).")
+                case ParleyError.storageFull:
+                    (.serviceUnavailable, "Disk full", "\(ParleyError.storageFull.message) Try again once space has been freed.")
                 case let error as ParleyError: (.badRequest, "That did not work", error.message)
                 case let error as HTTPError: (error.status, "Error \(error.status.code)", error.body ?? error.status.reasonPhrase)
                 case is NIOTooManyBytesError: (.contentTooLarge, "Too large", "The form was larger than the console accepts.")
