@@ -1,5 +1,5 @@
 # Daily tasks. `make test` is what CI runs (through .ci/run).
-.PHONY: run test unit conformance format lint bench bench-quick crash-cycles autobahn fuzz
+.PHONY: run test unit conformance format lint bench bench-quick crash-cycles autobahn fuzz soak slow-reader faults disk-full hostile-connections
 
 run:
 	swift run parley
@@ -37,3 +37,21 @@ autobahn:
 
 fuzz:
 	scripts/reliability/fuzz.sh 600
+
+soak:
+	scripts/reliability/load.sh soak
+
+slow-reader:
+	scripts/reliability/load.sh slow-reader
+
+faults:
+	swift build --product parley
+	python3 scripts/reliability/faults.py
+
+disk-full:
+	swift build --product parley
+	python3 scripts/reliability/disk_full.py
+
+hostile-connections:
+	swift build --product parley
+	python3 scripts/reliability/hostile_connections.py

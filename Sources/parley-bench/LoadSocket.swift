@@ -37,9 +37,10 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Opens a connection from `source` (a 127.0.0.x address spreads connections over more ephemeral ports).
+    /// A `receiveBufferBytes` smaller than the system's default makes a reader that stops reading back up sooner.
     static func open(
         on eventLoop: any EventLoop, host: String, port: Int, path: String, subprotocol: String?, source: String?,
-        configure: @escaping (LoadSocket) -> Void
+        receiveBufferBytes: Int? = nil, configure: @escaping (LoadSocket) -> Void
     ) -> EventLoopFuture<LoadSocket> {
         let opened = eventLoop.makePromise(of: Void.self)
         let socket = LoadSocket(host: host, port: port, path: path, subprotocol: subprotocol, opened: opened)
@@ -52,6 +53,9 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
             }
         if let source, let address = try? SocketAddress(ipAddress: source, port: 0) {
             bootstrap = bootstrap.bind(to: address)
+        }
+        if let receiveBufferBytes {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferBytes))
         }
         return bootstrap.connect(host: host, port: port).flatMap { _ in opened.futureResult }.map { socket }
     }
@@ -144,6 +148,13 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
     /// Sends a text frame; call on the socket's event loop.
     func sendText(_ text: String) {
         send(opcode: 0x1, payload: ByteBuffer(string: text))
+    }
+
+    /// Stops or resumes reading from the socket, as a client that has stalled would; call on the socket's event loop.
+    func setReading(_ reading: Bool) {
+        guard let context else { return }
+        try? context.channel.syncOptions?.setOption(.autoRead, value: reading)
+        if reading { context.read() }
     }
 
     /// Closes the connection with a close frame; call on the socket's event loop.

@@ -10,7 +10,9 @@ struct ParleyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley-bench",
         abstract: "Parley's benchmarks. Figures are printed as a table line and a JSON line.",
-        subcommands: [Fanout.self, Saturate.self, Rooms.self, Connect.self, Idle.self, Tokens.self, Broadcast.self])
+        subcommands: [
+            Fanout.self, Saturate.self, Rooms.self, Connect.self, Idle.self, Tokens.self, Broadcast.self, Soak.self, SlowReader.self,
+        ])
 }
 
 /// The delivery path without sockets: one room, `receivers` connections whose queues only count, one sender.

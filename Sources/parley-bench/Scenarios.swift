@@ -9,6 +9,9 @@ import Synchronization
 final class Tally: @unchecked Sendable {
     var latency = makeLatencyHistogram()
     private var lastSequence: [Int]
+    /// Per subscriber, which of the 64 sequences up to its last one it has seen (bit n: last − n). A sender's requests
+    /// may reach the server slightly out of order, so an earlier sequence arriving late is a delivery, not a duplicate.
+    private var seenBelowLast: [UInt64]
     private let firstSequence: Int
     private(set) var unique = 0
     private(set) var duplicates = 0
@@ -16,18 +19,27 @@ final class Tally: @unchecked Sendable {
 
     /// Messages numbered below `firstSequence` belong to an earlier window and are not counted.
     init(subscribers: Int, firstSequence: Int) {
-        lastSequence = Array(repeating: -1, count: subscribers)
+        lastSequence = Array(repeating: firstSequence - 1, count: subscribers)
+        seenBelowLast = Array(repeating: 0, count: subscribers)
         self.firstSequence = firstSequence
     }
 
     func record(subscriber: Int, _ bytes: UnsafeRawBufferPointer) {
         guard let mark = BenchMark.parse(bytes), mark.sequence >= firstSequence else { return }
         let now = monotonicNanoseconds()
-        guard mark.sequence > lastSequence[subscriber] else {
-            duplicates += 1
-            return
+        let last = lastSequence[subscriber]
+        if mark.sequence > last {
+            let shift = mark.sequence - last
+            seenBelowLast[subscriber] = (shift < 64 ? seenBelowLast[subscriber] << shift : 0) | 1
+            lastSequence[subscriber] = mark.sequence
+        } else {
+            let bit = UInt64(1) << min(last - mark.sequence, 63)
+            guard last - mark.sequence < 64, seenBelowLast[subscriber] & bit == 0 else {
+                duplicates += 1
+                return
+            }
+            seenBelowLast[subscriber] |= bit
         }
-        lastSequence[subscriber] = mark.sequence
         unique += 1
         _ = latency.record(now > mark.sentAt ? (now - mark.sentAt) / 1_000 : 0)
         lastDeliveryAt = now
@@ -41,6 +53,7 @@ final class Audience: @unchecked Sendable {
     let membersPerRoom: Int
     private(set) var subscribers: [LoadSocket] = []
     private(set) var publishers: [Publisher] = []
+    private(set) var roomIDs: [String] = []
     /// The current window's tally; subscribers report to whichever is current.
     private var tally: Tally
     private var nextSequence = 0
@@ -61,6 +74,7 @@ final class Audience: @unchecked Sendable {
     func open(rooms: Int) async throws {
         for room in 0..<rooms {
             let identifier = try await target.makeRoom()
+            roomIDs.append(identifier)
             let first = room * membersPerRoom
             let opened = try await target.subscribeAll(room: identifier, count: membersPerRoom, firstIndex: first) { index, socket in
                 socket.onText = { bytes in self.tally.record(subscriber: first + index, bytes) }
@@ -125,10 +139,9 @@ final class Audience: @unchecked Sendable {
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             let due = min(perPublisher, Int(elapsed * Double(rate)) + 1)
             while self.sentPerPublisher < due {
-                for publisher in self.publishers {
-                    publisher.send(self.nextSequence)
-                    self.nextSequence += 1
-                }
+                // Sequences count steps: every publisher sends the same one, so each subscriber sees 0, 1, 2 …
+                for publisher in self.publishers { publisher.send(self.nextSequence) }
+                self.nextSequence += 1
                 self.sentPerPublisher += 1
             }
             if self.sentPerPublisher >= perPublisher {

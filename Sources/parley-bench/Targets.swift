@@ -21,6 +21,7 @@ struct TargetOptions: ParsableArguments {
     @Option(help: "Process id of the server, for its RSS (repeat for several processes).") var serverPid: [Int32] = []
     @Option(help: "Spread client connections over this many source addresses 127.0.0.1…N.") var sourceAddresses = 8
     @Option(help: "Connections opened at once while setting up.") var openConcurrency = 64
+    @Option(help: "Characters of padding in every message sent, to make deliveries bigger.") var padding = 0
 
     func makeTarget(on eventLoop: any EventLoop) -> Target {
         Target(options: self, eventLoop: eventLoop)
@@ -98,25 +99,39 @@ final class Target: Sendable {
     }
 
     /// Opens one subscriber.
-    func subscribe(room: String, index: Int, configure: @escaping (LoadSocket) -> Void) async throws -> LoadSocket {
+    func subscribe(
+        room: String, index: Int, receiveBufferBytes: Int? = nil, configure: @escaping (LoadSocket) -> Void
+    ) async throws -> LoadSocket {
         let (path, subprotocol) = try await subscription(room: room, index: index)
-        return try await openSocket(path: path, subprotocol: subprotocol, index: index, configure: configure)
+        return try await openSocket(
+            path: path, subprotocol: subprotocol, index: index, receiveBufferBytes: receiveBufferBytes, configure: configure)
     }
 
-    func openSocket(path: String, subprotocol: String?, index: Int, configure: @escaping (LoadSocket) -> Void) async throws -> LoadSocket {
+    func openSocket(
+        path: String, subprotocol: String?, index: Int, receiveBufferBytes: Int? = nil, configure: @escaping (LoadSocket) -> Void
+    ) async throws -> LoadSocket {
         try await LoadSocket.open(
             on: eventLoop, host: options.host, port: options.port, path: path, subprotocol: subprotocol, source: sourceAddress(index),
-            configure: configure
+            receiveBufferBytes: receiveBufferBytes, configure: configure
         ).get()
     }
 
     /// Opens `count` subscribers, `openConcurrency` at a time.
     func subscribeAll(
-        room: String, count: Int, firstIndex: Int = 0, configure: @escaping @Sendable (Int, LoadSocket) -> Void
+        room: String, count: Int, firstIndex: Int = 0, receiveBufferBytes: Int? = nil,
+        configure: @escaping @Sendable (Int, LoadSocket) -> Void
     ) async throws -> [LoadSocket] {
         try await concurrently(count, width: options.openConcurrency) { index in
-            try await self.subscribe(room: room, index: firstIndex + index) { configure(index, $0) }
+            try await self.subscribe(room: room, index: firstIndex + index, receiveBufferBytes: receiveBufferBytes) {
+                configure(index, $0)
+            }
         }
+    }
+
+    /// A benchmark message: the mark, then `padding` characters.
+    private func message(_ sequence: Int) -> String {
+        let mark = BenchMark.text(sequence: sequence, sentAt: monotonicNanoseconds())
+        return options.padding > 0 ? mark + " " + String(repeating: "x", count: options.padding) : mark
     }
 
     /// The sender of a room: a chat connection allowed to send (Parley) or an HTTP publisher (nchan).
@@ -133,7 +148,7 @@ final class Target: Sendable {
             try await sender.connect()
             let publisher = Publisher()
             publisher.send = { sequence in
-                let request = SendMessageRequest(content: BenchMark.text(sequence: sequence, sentAt: monotonicNanoseconds()))
+                let request = SendMessageRequest(content: self.message(sequence))
                 Task {
                     do { _ = try await sender.perform(request: request) } catch { publisher.reject() }
                 }
@@ -144,7 +159,7 @@ final class Target: Sendable {
             let connection = try await HTTPConnection.open(on: eventLoop, host: options.host, port: options.port).get()
             let publisher = Publisher()
             publisher.send = { sequence in
-                let body = ByteBuffer(string: BenchMark.text(sequence: sequence, sentAt: monotonicNanoseconds()))
+                let body = ByteBuffer(string: self.message(sequence))
                 connection.send(method: .POST, path: "/pub/\(room)", headers: [], body: body).whenComplete { result in
                     if case .success(let answer) = result, (200..<300).contains(answer.status) { return }
                     publisher.reject()

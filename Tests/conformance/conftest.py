@@ -155,6 +155,17 @@ def start_module_server(parley_binary: Path, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="session")
+def bench_binary(parley_binary: Path) -> Path:
+    """parley-bench, built next to the parley binary under test (or PARLEY_BENCH_BINARY)."""
+    override = os.environ.get("PARLEY_BENCH_BINARY")
+    path = Path(override) if override else parley_binary.parent / "parley-bench"
+    if not path.exists():
+        subprocess.run(["swift", "build", "--product", "parley-bench"], cwd=REPO_ROOT, check=True, timeout=BUILD_TIMEOUT_S)
+    assert path.is_file() and os.access(path, os.X_OK), f"{path} is not an executable"
+    return path
+
+
+@pytest.fixture(scope="session")
 def moto(tmp_path_factory: pytest.TempPathFactory):
     if shutil.which("moto_server") is None:
         pytest.fail("moto_server is not installed: pip install -r Tests/conformance/requirements.txt (moto[server])")

@@ -1088,3 +1088,20 @@ def stop_servers_together(servers: list["ParleyServer"]) -> None:
             pass  # stop() reports it
     for s in servers:
         s.stop(check=True)
+
+
+def run_bench(
+    binary: Path, scenario: str, target: str, port: int, pid: int, *args: str, timeout: float = 120
+) -> dict[str, Any]:
+    """Runs one parley-bench scenario against a server and returns the JSON line it printed."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=ADMIN_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=ADMIN_SECRET_ACCESS_KEY)
+    proc = subprocess.run(
+        [str(binary), scenario, "--target", target, "--port", str(port), "--server-pid", str(pid), *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+    assert proc.returncode == 0, f"{scenario} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, proc.stdout
+    result = json.loads(lines[0])
+    assert result["scenario"] == scenario and result["target"] == target
+    return result

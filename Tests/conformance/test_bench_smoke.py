@@ -18,20 +18,9 @@ from typing import Any
 
 import pytest
 
-from parley_support import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, REPO_ROOT, free_port
+from parley_support import REPO_ROOT, free_port, run_bench
 
-BENCH_TIMEOUT_S = 120
 NCHAN_MODULE = Path("/usr/lib/nginx/modules/ngx_nchan_module.so")
-
-
-@pytest.fixture(scope="module")
-def bench_binary(parley_binary: Path) -> Path:
-    override = os.environ.get("PARLEY_BENCH_BINARY")
-    path = Path(override) if override else parley_binary.parent / "parley-bench"
-    if not path.exists():
-        subprocess.run(["swift", "build", "--product", "parley-bench"], cwd=REPO_ROOT, check=True, timeout=3600)
-    assert path.is_file() and os.access(path, os.X_OK), f"{path} is not an executable"
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -60,20 +49,6 @@ def nchan(tmp_path_factory: pytest.TempPathFactory):
     master = int(pid_file.read_text())
     yield {"port": port, "pid": master}
     os.kill(master, signal.SIGQUIT)
-
-
-def run_bench(binary: Path, scenario: str, target: str, port: int, pid: int, *args: str) -> dict[str, Any]:
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=ADMIN_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=ADMIN_SECRET_ACCESS_KEY)
-    proc = subprocess.run(
-        [str(binary), scenario, "--target", target, "--port", str(port), "--server-pid", str(pid), *args],
-        capture_output=True, text=True, timeout=BENCH_TIMEOUT_S, env=env,
-    )
-    assert proc.returncode == 0, f"{scenario} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert len(lines) == 1, proc.stdout
-    result = json.loads(lines[0])
-    assert result["scenario"] == scenario and result["target"] == target
-    return result
 
 
 SCENARIOS = [

@@ -145,6 +145,9 @@ final class SocketSink: ConnectionSink, @unchecked Sendable {
     }
     private let closing = Mutex(Closing())
 
+    /// The kernel send buffer asked for on each chat socket (Linux doubles it for its own bookkeeping).
+    static let kernelSendBufferBytes = 64 * 1_024
+
     init(channel: any Channel, group: EventLoopFanOut, queueBytes: Int) {
         self.channel = channel
         self.group = group
@@ -174,6 +177,9 @@ final class SocketSink: ConnectionSink, @unchecked Sendable {
     /// On the event loop, once the upgrade is done: the writer takes over, and waiting frames are written first.
     func attach(_ writer: WireFrameWriter) throws {
         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: queueBytes / 2, high: queueBytes))
+        // Linux lets a socket's send buffer grow to megabytes (tcp_wmem), so a reader that stalls would pin that much
+        // kernel memory and go unnoticed for minutes. A fixed buffer keeps what a stalled reader costs near `queueBytes`.
+        try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(Self.kernelSendBufferBytes))
         self.writer = writer
         for wire in waiting { _ = writer.writeWithoutFlush(wire) }
         if !waiting.isEmpty { writer.flush() }
