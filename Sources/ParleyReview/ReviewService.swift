@@ -6,6 +6,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import ParleyDomain
+import Synchronization
 
 /// Calls rooms' message review handlers: http(s) webhooks, Lambda functions and the built-in blocked-terms filter.
 /// Every call has the same deadline (200 ms by default, IVS Chat's fixed quota); a handler that fails, times out
@@ -84,16 +85,25 @@ public struct ReviewService: MessageReviewer {
         }
     }
 
-    /// Runs `call` with the review timeout covering everything, the answer's body included.
+    /// Runs `call` with the review timeout covering everything, the answer's body included. Whichever comes first, the
+    /// answer or the timeout, is returned at once: a call still winding down after its cancellation (a connection being
+    /// torn down on a busy event loop) is not waited for, so the fallback goes out on time.
     private func withDeadline(_ call: @escaping @Sendable () async throws -> Data) async throws -> Data {
-        try await withThrowingTaskGroup(of: Data.self) { group in
-            group.addTask { try await call() }
-            group.addTask {
-                try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
-                throw ReviewFailure.invocation("no answer within \(timeout.nanoseconds / 1_000_000) ms")
+        let race = FirstOutcome()
+        let timeout = timeout
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let work = Task {
+                    do { race.settle(.success(try await call())) } catch { race.settle(.failure(error)) }
+                }
+                let deadline = Task {
+                    try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                    race.settle(.failure(ReviewFailure.invocation("no answer within \(timeout.nanoseconds / 1_000_000) ms")))
+                }
+                race.wait(continuation, cancelling: [work, deadline])
             }
-            defer { group.cancelAll() }
-            return try await group.next()!
+        } onCancel: {
+            race.settle(.failure(CancellationError()))
         }
     }
 
@@ -172,5 +182,45 @@ extension Result {
     var failureValue: Failure? {
         if case .failure(let failure) = self { return failure }
         return nil
+    }
+}
+
+/// The first of several outcomes to arrive: it resumes the waiting caller and cancels the tasks still running.
+private final class FirstOutcome: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Data, any Error>?
+        var outcome: Result<Data, any Error>?
+        var tasks: [Task<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    /// Hands over the caller and the racing tasks; an outcome that is already there resumes the caller now.
+    func wait(_ continuation: CheckedContinuation<Data, any Error>, cancelling tasks: [Task<Void, Never>]) {
+        let settled = state.withLock { state -> Result<Data, any Error>? in
+            if state.outcome == nil {
+                state.continuation = continuation
+                state.tasks = tasks
+            }
+            return state.outcome
+        }
+        if let settled {
+            tasks.forEach { $0.cancel() }
+            continuation.resume(with: settled)
+        }
+    }
+
+    /// Records an outcome; only the first counts.
+    func settle(_ outcome: Result<Data, any Error>) {
+        let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<Data, any Error>?, [Task<Void, Never>]) in
+            guard state.outcome == nil else { return (nil, []) }
+            state.outcome = outcome
+            defer {
+                state.continuation = nil
+                state.tasks = []
+            }
+            return (state.continuation, state.tasks)
+        }
+        tasks.forEach { $0.cancel() }
+        continuation?.resume(with: outcome)
     }
 }
