@@ -32,6 +32,7 @@ known mode, else "allow":
   nonstringattr  ALLOW with Attributes {"n": 1}
   maybe          ReviewResult "MAYBE"
   reset          close the connection without answering
+  hang           never answer: hold the connection until the caller closes it (at most --hang-max-s, 600)
   funcerror      200 + `X-Amz-Function-Error: Unhandled` with an otherwise valid rewritten ALLOW body
 
 With --secret, a webhook request whose X-Parley-Signature is not v1=HMAC-SHA256(secret, "<ts>.<body>") or whose
@@ -45,6 +46,7 @@ import hashlib
 import hmac
 import json
 import re
+import select
 import socket
 import struct
 import sys
@@ -56,6 +58,7 @@ from urllib.parse import unquote, urlsplit
 MODES = {
     "allow", "noattrs", "rewrite", "deny", "denynoreason", "slow", "slowbody", "error500", "garbage", "oversized",
     "emoji", "bigattrs", "emptycontent", "nonstringattr", "maybe", "reset", "funcerror",
+    "hang",
 }
 LAMBDA_PATH_RE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
 AUTH_RE = re.compile(
@@ -69,6 +72,7 @@ class Config:
     aws_key: str | None = None
     aws_secret: str | None = None
     slow_s: float = 0.4
+    hang_max_s: float = 600.0
     record: bool = True
 
 
@@ -272,6 +276,11 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if mode == "slow":
                 time.sleep(Config.slow_s)
+            if mode == "hang":
+                # Block (without spinning) until the caller gives up and closes, or the cap passes; never answer.
+                select.select([self.connection], [], [], Config.hang_max_s)
+                self.close_connection = True
+                return
             if mode == "reset":
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.close_connection = True
@@ -309,12 +318,14 @@ def main() -> None:
     parser.add_argument("--aws-access-key-id")
     parser.add_argument("--aws-secret-access-key")
     parser.add_argument("--slow-ms", type=int, default=400)
+    parser.add_argument("--hang-max-s", type=float, default=600.0, help="the longest a `hang` request is held")
     parser.add_argument("--no-record", action="store_true", help="do not keep requests (long benchmarks)")
     args = parser.parse_args()
     Config.secret = args.secret
     Config.aws_key = args.aws_access_key_id
     Config.aws_secret = args.aws_secret_access_key
     Config.slow_s = args.slow_ms / 1000.0
+    Config.hang_max_s = args.hang_max_s
     Config.record = not args.no_record
     server = Server((args.host, args.port), Handler)
     print(f"LISTENING {server.server_address[1]}", flush=True)
