@@ -6,7 +6,9 @@ import Synchronization
 
 /// Recent activity of every room, numbered, for the console's live view: a browser that reconnects with
 /// `Last-Event-ID` gets exactly the lines it missed (as long as they are still among the last `capacity`),
-/// and a slow browser reads at its own pace without ever slowing the room.
+/// and a slow browser reads at its own pace without ever slowing the room. A room nobody is watching keeps only its
+/// last `unwatchedCapacity` lines, enough to fill a live view when it opens: every chatting room keeping a thousand
+/// lines would cost hundreds of kilobytes each.
 final class RoomActivityLog: Sendable {
     struct Entry: Sendable {
         var id: UInt64
@@ -23,26 +25,32 @@ final class RoomActivityLog: Sendable {
     }
 
     let capacity: Int
+    let unwatchedCapacity: Int
     private let rooms = Mutex<[String: Room]>([:])
     private let nextWaiter = Atomic<UInt64>(1)
 
-    init(capacity: Int = 1_000) {
+    init(capacity: Int = 1_000, unwatchedCapacity: Int = 100) {
         self.capacity = capacity
+        self.unwatchedCapacity = unwatchedCapacity
     }
 
     func append(roomID: String, event: String, data: String) {
         let waiters = rooms.withLock { rooms -> [AsyncStream<Void>.Continuation] in
-            Self.append(event: event, data: data, to: &rooms[roomID, default: Room()], capacity: capacity)
+            Self.append(
+                event: event, data: data, to: &rooms[roomID, default: Room()], capacity: capacity, unwatchedCapacity: unwatchedCapacity)
         }
         for waiter in waiters { waiter.yield() }
     }
 
     /// Appends in place (a copy of the room would copy its whole buffer on every line), trimming the oldest lines
     /// a quarter of the capacity at a time so that trimming costs O(1) per line.
-    private static func append(event: String, data: String, to room: inout Room, capacity: Int) -> [AsyncStream<Void>.Continuation] {
+    private static func append(
+        event: String, data: String, to room: inout Room, capacity: Int, unwatchedCapacity: Int
+    ) -> [AsyncStream<Void>.Continuation] {
         room.lastID += 1
         room.entries.append(Entry(id: room.lastID, event: event, data: data))
-        if room.entries.count > capacity + capacity / 4 { room.entries.removeFirst(room.entries.count - capacity) }
+        let limit = room.waiters.isEmpty ? unwatchedCapacity : capacity
+        if room.entries.count > limit + limit / 4 { room.entries.removeFirst(room.entries.count - limit) }
         return room.waiters.isEmpty ? [] : Array(room.waiters.values)
     }
 
