@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// One keep-alive HTTP/1.1 connection; requests are answered in order. Touched only on its event loop.
 final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
@@ -23,16 +24,22 @@ final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
     private var status = 0
     private var body = ByteBuffer()
     private var context: ChannelHandlerContext?
+    private let connected = Atomic<Bool>(false)
+    let eventLoop: any EventLoop
     let host: String
     let port: Int
 
-    private init(host: String, port: Int) {
+    private init(eventLoop: any EventLoop, host: String, port: Int) {
+        self.eventLoop = eventLoop
         self.host = host
         self.port = port
     }
 
+    /// Whether the connection is still up (the server closes keep-alive connections that idle too long); any thread.
+    var isOpen: Bool { connected.load(ordering: .relaxed) }
+
     static func open(on eventLoop: any EventLoop, host: String, port: Int) -> EventLoopFuture<HTTPConnection> {
-        let connection = HTTPConnection(host: host, port: port)
+        let connection = HTTPConnection(eventLoop: eventLoop, host: host, port: port)
         return ClientBootstrap(group: eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -45,10 +52,14 @@ final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
             .map { _ in connection }
     }
 
-    func channelActive(context: ChannelHandlerContext) { self.context = context }
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        connected.store(true, ordering: .relaxed)
+    }
 
     func channelInactive(context: ChannelHandlerContext) {
         self.context = nil
+        connected.store(false, ordering: .relaxed)
         while let promise = waiting.popFirst() { promise.fail(ChannelError.eof) }
     }
 
@@ -66,10 +77,8 @@ final class HTTPConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// Sends a request; several may be in flight when the server pipelines.
     func send(method: HTTPMethod, path: String, headers: [(String, String)], body: ByteBuffer) -> EventLoopFuture<Answer> {
-        let eventLoop = context?.eventLoop
-        guard let context, let eventLoop, eventLoop.inEventLoop else {
-            preconditionFailure("HTTPConnection.send must be called on its event loop")
-        }
+        precondition(eventLoop.inEventLoop, "HTTPConnection.send must be called on its event loop")
+        guard let context else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         let promise = eventLoop.makePromise(of: Answer.self)
         waiting.append(promise)
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)

@@ -61,7 +61,11 @@ final class Target: Sendable {
     func withAPIConnection<Result>(_ body: (ParleyAPI, HTTPConnection) async throws -> Result) async throws -> Result {
         let api = try parleyAPI()
         let connection: HTTPConnection
-        if let pooled = apiConnections.withLock({ $0.popLast() }) {
+        let pooled = apiConnections.withLock { connections -> HTTPConnection? in
+            connections.removeAll { !$0.isOpen }
+            return connections.popLast()
+        }
+        if let pooled {
             connection = pooled
         } else {
             connection = try await api.connect()

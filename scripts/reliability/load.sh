@@ -54,6 +54,8 @@ mkdir -p benchmarks/results
 OUTPUT=benchmarks/results/$SCENARIO-$(date +%F).txt
 echo "# scripts/reliability/load.sh $SCENARIO $* (commit $(git rev-parse --short HEAD), $(date -Is))" >"$OUTPUT"
 taskset -c 1 "$BIN/parley-bench" "$SCENARIO" --port "$PORT" --server-pid "$SERVER_PID" "${DEFAULTS[@]}" "$@" | tee -a "$OUTPUT"
+echo "server log: $(grep -ciE "error|critical" "$WORK/parley.log" || true) error lines, $(grep -ci "warning" "$WORK/parley.log" || true) warnings" \
+    | tee -a "$OUTPUT"
 if grep -qiE "fatal|crash" "$WORK/parley.log"; then
     echo "the server logged a fatal error:" >&2
     cat "$WORK/parley.log" >&2
