@@ -1105,3 +1105,14 @@ def run_bench(
     result = json.loads(lines[0])
     assert result["scenario"] == scenario and result["target"] == target
     return result
+
+
+def run_verdict(problems: list[str], log_dir: Path) -> int:
+    """A reliability script's last words: its problems (the first 50) and exit status 1, or "OK" and 0."""
+    if problems:
+        print(f"\nFAILED: {len(problems)} problems (server logs in {log_dir})", flush=True)
+        for problem in problems[:50]:
+            print(f"  - {problem}", flush=True)
+        return 1
+    print("\nOK: every check held", flush=True)
+    return 0

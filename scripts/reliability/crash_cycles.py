@@ -65,6 +65,7 @@ from parley_support import (  # noqa: E402
     chat_token,
     free_port,
     parse_log_record,
+    run_verdict,
     unique,
     ws_connect,
 )
@@ -757,15 +758,10 @@ def main() -> int:
     )
     for name, value in sorted((ledger.stats + counts).items()):
         log(f"  {name}: {value}")
-    if problems:
-        log(f"\nFAILED: {len(problems)} problems (server logs in {srv.log_dir})")
-        for p in problems[:50]:
-            log(f"  - {p}")
-        return 1
-    log("\nOK: every check held")
-    if not args.keep and args.workdir is None:
+    status = run_verdict(problems, srv.log_dir)
+    if status == 0 and not args.keep and args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ from parley_support import (  # noqa: E402
     chat_token,
     parse_prometheus,
     prom_sample,
+    run_verdict,
     scrape_metrics,
     tags_path,
     unique,
@@ -597,15 +598,10 @@ def main() -> int:
         log(f"  {name}: {value}")
     for name, value in sorted(ledger.answers.items()):
         log(f"  API {name}: {value}")
-    if problems:
-        log(f"\nFAILED: {len(problems)} problems (server logs in {srv.log_dir})")
-        for p in problems[:50]:
-            log(f"  - {p}")
-        return 1
-    log("\nOK: every check held")
-    if not args.keep and args.workdir is None:
+    status = run_verdict(problems, srv.log_dir)
+    if status == 0 and not args.keep and args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -550,20 +550,24 @@ async def review_phase(args, workdir: Path, failures: list[str], summary: list[s
             failures.append(f"{dropped} listeners were disconnected during the run")
     finally:
         lag.stop()
-        for sender in senders:
-            try:
-                await sender.close()
-            except Exception:  # noqa: BLE001
-                pass
-        for spec in specs:
-            if spec.room:
-                for listener in spec.room.listeners:
-                    listener.close()
+        await close_clients(senders, [spec.room for spec in specs if spec.room])
         rc = srv.stop(check=False)
         if rc != 0:
             failures.append(f"review: parley exited with {rc} after SIGTERM")
         for h in handlers.values():
             h.stop()
+
+
+async def close_clients(senders: list[Sender], rooms: list[Any]) -> None:
+    """Closes every sender (whatever state its connection is in) and every listener of the rooms."""
+    for sender in senders:
+        try:
+            await sender.close()
+        except Exception:  # noqa: BLE001
+            pass
+    for room in rooms:
+        for listener in room.listeners:
+            listener.close()
 
 
 async def settle(senders: list[Sender]) -> None:
@@ -1016,14 +1020,7 @@ async def logging_phase(args, workdir: Path, failures: list[str], summary: list[
             failures.append(f"{lost} listeners were disconnected during the run")
     finally:
         lag.stop()
-        for sender in senders:
-            try:
-                await sender.close()
-            except Exception:  # noqa: BLE001
-                pass
-        for room in rooms:
-            for listener in room.listeners:
-                listener.close()
+        await close_clients(senders, rooms)
         if srv is not None:
             rc = srv.stop(check=False)
             if rc != 0:

@@ -39,7 +39,16 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "Tests" / "conformance"))
 
-from parley_support import DEFAULT_BINARY, ParleyServer, chat_token, parse_frame, send_message, unique, ws_connect  # noqa: E402
+from parley_support import (  # noqa: E402
+    DEFAULT_BINARY,
+    ParleyServer,
+    chat_token,
+    parse_frame,
+    run_verdict,
+    send_message,
+    unique,
+    ws_connect,
+)
 
 HEADER_LIMIT = 80 * 1024  # NIO's header list limit, which Parley keeps
 API_BODY_LIMIT = 1 << 20  # ParleySettings.maximumAPIBodySize
@@ -427,15 +436,10 @@ def main() -> int:
         f"{max(honest.api_s, default=float('nan')):.3f}s, bound {API_BOUND_S}s), {len(honest.chat_s)} chat rounds (median "
         f"{percentile(honest.chat_s, 0.5):.3f}s, max {max(honest.chat_s, default=float('nan')):.3f}s, bound {CHAT_BOUND_S}s)"
     )
-    if problems:
-        log(f"\nFAILED: {len(problems)} problems (server logs in {srv.log_dir})")
-        for p in problems[:50]:
-            log(f"  - {p}")
-        return 1
-    log("\nOK: every check held")
-    if args.workdir is None:
+    status = run_verdict(problems, srv.log_dir)
+    if status == 0 and args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return status
 
 
 if __name__ == "__main__":
