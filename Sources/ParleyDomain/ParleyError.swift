@@ -45,3 +45,9 @@ public enum ParleyError: Error, Sendable, Equatable {
         }
     }
 }
+
+extension Error {
+    /// Whether this is the store's full-disk error. The store logs a full disk once per episode, so code that logs the
+    /// errors it catches skips this one: otherwise every write refused during the episode would add a line.
+    public var isStorageFull: Bool { (self as? ParleyError) == .storageFull }
+}

@@ -22,12 +22,11 @@ public struct ChatLogRecorder: ChatLog {
         // Chat keeps flowing when the outbox cannot take the records; the loss is counted, not hidden.
         do {
             try await store.appendToLogOutbox(records)
-        } catch ParleyError.storageFull {
-            // The store logs a full disk once per episode; a line per message would flood the log.
-            statistics.countDropped(records.count, configurations: delivery.loggingConfigurationIDs)
         } catch {
             statistics.countDropped(records.count, configurations: delivery.loggingConfigurationIDs)
-            logger.error("Chat log records could not be stored", metadata: ["room": "\(delivery.roomID)", "error": "\(error)"])
+            if !error.isStorageFull {
+                logger.error("Chat log records could not be stored", metadata: ["room": "\(delivery.roomID)", "error": "\(error)"])
+            }
         }
     }
 }

@@ -165,13 +165,14 @@ public struct LogShipper: Service {
             try await store.removeFromLogOutbox(sequences: result.acknowledged)
             statistics.countDelivered(result.acknowledged.count, configuration: id)
             return (id, client, result.error)
-        } catch ParleyError.storageFull {
-            // Shipped but not removed: the lane backs off, and the batch goes again (same S3 key) once the disk has room.
-            // The store logs the full disk once per episode.
-            return (id, cached, DestinationError(.other, "outbox: \(ParleyError.storageFull.message)"))
         } catch {
-            logger.error("Chat log outbox error", metadata: ["configuration": "\(id)", "error": "\(error)"])
-            return (id, cached, DestinationError(.other, "outbox: \(error)"))
+            // On a full disk the batch was shipped but not removed: the lane backs off, and the batch goes again (same
+            // S3 key) once the disk has room.
+            guard error.isStorageFull else {
+                logger.error("Chat log outbox error", metadata: ["configuration": "\(id)", "error": "\(error)"])
+                return (id, cached, DestinationError(.other, "outbox: \(error)"))
+            }
+            return (id, cached, DestinationError(.other, "outbox: \(ParleyError.storageFull.message)"))
         }
     }
 
@@ -188,10 +189,9 @@ public struct LogShipper: Service {
                 statistics.countTrimmed(dropped)
                 logger.warning("Chat log outbox over its bound: dropped the oldest records", metadata: ["dropped": "\(dropped)"])
             }
-        } catch ParleyError.storageFull {
-            // Logged once per episode by the store; trimming waits for the next round.
         } catch {
-            logger.error("Cannot trim the chat log outbox", metadata: ["error": "\(error)"])
+            // Trimming waits for the next round.
+            if !error.isStorageFull { logger.error("Cannot trim the chat log outbox", metadata: ["error": "\(error)"]) }
         }
     }
 }

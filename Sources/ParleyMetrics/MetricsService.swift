@@ -74,10 +74,9 @@ public struct MetricsService: Service {
                 try await applyRetention()
                 memory.lastRetention = clock.now()
             }
-        } catch ParleyError.storageFull {
-            // The store logs a full disk once per episode; unwritten points wait for the next round.
         } catch {
-            logger.error("Metrics round failed", metadata: ["error": "\(error)"])
+            // Unwritten points wait for the next round.
+            if !error.isStorageFull { logger.error("Metrics round failed", metadata: ["error": "\(error)"]) }
         }
         // The gauges come from memory and reads, so /metrics stays current while writes fail (a full disk, say).
         do {
