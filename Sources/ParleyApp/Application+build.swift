@@ -133,12 +133,15 @@ public func buildApplication(
     let controlPlane = ControlPlane(
         store: database, live: live, namespace: settings.namespace, clock: clock, serverKey: serverKey, quotas: quotas,
         tokenLifetime: settings.tokenLifetime, destinationChecker: destinations)
+    // The chat endpoint and the console resolve client addresses alike (through trusted proxies).
+    let clientAddresses = ClientAddressResolver(trustedProxies: Set(settings.trustedProxies))
+    let metricsQuery = MetricsQuery(store: database, clock: clock)
     let chat = ChatEndpoint(
         live: live, store: database, tokens: ChatTokenCodec(key: serverKey), clock: clock,
-        clientAddresses: ClientAddressResolver(trustedProxies: Set(settings.trustedProxies)), maximumFrameSize: settings.maximumFrameSize)
+        clientAddresses: clientAddresses, maximumFrameSize: settings.maximumFrameSize)
 
     let metricsController = MetricsController<ParleyRequestContext>(
-        query: MetricsQuery(store: database, clock: clock), exporter: exporter, quotas: quotas, store: database, live: live,
+        query: metricsQuery, exporter: exporter, quotas: quotas, store: database, live: live,
         metricsToken: settings.metricsToken)
 
     let metricsService = MetricsService(
@@ -152,7 +155,7 @@ public func buildApplication(
         sessions: ConsoleSessions(key: serverKey, clock: clock, secureCookies: settings.tlsCertificatePath != nil, store: database),
         throttle: SignInThrottle(), controlPlane: controlPlane, store: database, live: live, activity: activityLog,
         reviewStatistics: reviewer.statistics, loggingStatistics: loggingStatistics,
-        metricsQuery: MetricsQuery(store: database, clock: clock),
+        metricsQuery: metricsQuery,
         quotaReport: { try await metricsController.quotaReport() }, s3Directory: settings.s3Directory, webhookSecret: webhookSecret,
         bcryptCost: settings.bcryptCost, secureWebSockets: settings.tlsCertificatePath != nil,
         refreshQuotas: { try await metricsService.refreshQuotas() },
@@ -172,7 +175,7 @@ public func buildApplication(
         .add(middleware: ConsoleErrorMiddleware(views: views))
         .add(
             middleware: ConsoleAuthMiddleware(
-                sessions: console.sessions, clientAddresses: ClientAddressResolver(trustedProxies: Set(settings.trustedProxies))))
+                sessions: console.sessions, clientAddresses: clientAddresses))
     console.addRoutes(to: consoleGroup)
     metricsController.addExpositionRoute(to: router)
     let api = router.group()
